@@ -1,0 +1,451 @@
+//go:build !race
+
+#include "textflag.h"
+#include "go_asm.h"
+
+// The critical-section engine for linux/amd64.
+//
+// Every primitive has the same shape and calling convention:
+//
+//	func rsX(s *slots, want int, off uintptr, args...) (val uint64, id int, st int)
+//
+//  1. Load the thread's area (threadWord + areaOff, see register_linux.go)
+//     and store descriptor k's address into area.rseq_cs: this arms the
+//     section. Outside the section.
+//  2. start_ip: read the index (cpu_id or mm_cid, s.idOff) from the area.
+//     0xFFFFFFFF (not registered), 0xFFFFFFFE (failed) and anything >= s.n
+//     leave with stUnregistered; an explicit index (want >= 0) that is not
+//     this one leaves with stWrongCPU; a running fallback operation
+//     (fbActive != 0) leaves with stDiverted.
+//  3. The work: loads, compares, speculative stores into memory that is
+//     private until the commit.
+//  4. One committing store, the last instruction of the section.
+//  5. post_commit_ip: write the results and return.
+//  6. After the returns: the signature (a trapping ud1 whose last four
+//     bytes are 0x53053053), then the abort handler, which returns
+//     stAborted. The caller retries from the top with the same arguments.
+//
+// Go asm cannot take a label's address, so each boundary is marked with a
+// tagged 8-byte NOP (nopl disp32(%rax,%rax,1)); buildDescriptors finds the
+// markers at start-up, checks that only the commit store lies between the
+// commit marker and the post-commit marker, and fills the descriptors.
+// No section contains a call, a syscall or a stack access.
+
+#define MARK_START	BYTE $0x0f; BYTE $0x1f; BYTE $0x84; BYTE $0x00; LONG $0x51535201
+#define MARK_COMMIT	BYTE $0x0f; BYTE $0x1f; BYTE $0x84; BYTE $0x00; LONG $0x51535202
+#define MARK_POST	BYTE $0x0f; BYTE $0x1f; BYTE $0x84; BYTE $0x00; LONG $0x51535203
+#define MARK_END	BYTE $0x0f; BYTE $0x1f; BYTE $0x84; BYTE $0x00; LONG $0x51535204
+#define SIGNATURE	BYTE $0x0f; BYTE $0xb9; BYTE $0x3d; LONG $0x53053053
+
+// ARM(k): AX = this thread's area; area.rseq_cs = descs[k]. Clobbers R10.
+#define ARM(k) \
+	MOVQ	0(FS), AX; \
+	ADDQ	·areaOff(SB), AX; \
+	MOVQ	·descs+(8*k)(SB), R10; \
+	MOVQ	R10, const_offRseqCS(AX)
+
+// ENTER: the first instructions of every section. In: AX area, BX s,
+// SI want. Out: CX = index, DX = base + index*stride. Clobbers R8.
+// The CMOV makes R8 = (want < 0 ? index : want), so one compare checks an
+// explicit index and passes the current one.
+#define ENTER \
+	MOVQ	slots_idOff(BX), R8; \
+	MOVL	(AX)(R8*1), CX; \
+	CMPQ	CX, slots_n(BX); \
+	JAE	unreg; \
+	MOVQ	SI, R8; \
+	TESTQ	SI, SI; \
+	CMOVQLT	CX, R8; \
+	CMPQ	CX, R8; \
+	JNE	wrong; \
+	CMPL	·fbActive(SB), $0; \
+	JNE	divert; \
+	MOVQ	CX, DX; \
+	IMULQ	slots_stride(BX), DX; \
+	ADDQ	slots_base(BX), DX
+
+// func rsAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+// *(block+off) += delta; val = the new value.
+// Registers: AX area, BX s, SI want, DI off, R9 delta, CX index, DX block,
+// R8 value.
+TEXT ·rsAdd(SB), NOSPLIT, $0-56
+	MOVQ	s+0(FP), BX
+	MOVQ	want+8(FP), SI
+	MOVQ	off+16(FP), DI
+	MOVQ	delta+24(FP), R9
+	ARM(0)
+	MARK_START
+	// ---- section begins (start_ip) ----
+	ENTER
+	MOVQ	(DX)(DI*1), R8
+	ADDQ	R9, R8
+	MARK_COMMIT
+	MOVQ	R8, (DX)(DI*1)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	MOVQ	R8, val+32(FP)
+	MOVQ	CX, id+40(FP)
+	MOVQ	$const_stCommitted, st+48(FP)
+	RET
+unreg:
+	MOVQ	$0, val+32(FP)
+	MOVQ	$-1, id+40(FP)
+	MOVQ	$const_stUnregistered, st+48(FP)
+	RET
+wrong:
+	MOVQ	$0, val+32(FP)
+	MOVQ	CX, id+40(FP)
+	MOVQ	$const_stWrongCPU, st+48(FP)
+	RET
+divert:
+	MOVQ	$0, val+32(FP)
+	MOVQ	$-1, id+40(FP)
+	MOVQ	$const_stDiverted, st+48(FP)
+	RET
+	SIGNATURE
+	// abort_ip: the kernel moved us here from inside the section.
+	MOVQ	$0, val+32(FP)
+	MOVQ	$-1, id+40(FP)
+	MOVQ	$const_stAborted, st+48(FP)
+	RET
+	MARK_END
+
+// func rsCAS(s *slots, want int, off uintptr, old, nv uint64) (val uint64, id int, st int)
+// if *(block+off) == old { *(block+off) = nv }; val = the value found.
+// Registers: AX area, BX s, SI want, DI off, R9 old, R12 nv, CX index,
+// DX block, R8 value found.
+TEXT ·rsCAS(SB), NOSPLIT, $0-64
+	MOVQ	s+0(FP), BX
+	MOVQ	want+8(FP), SI
+	MOVQ	off+16(FP), DI
+	MOVQ	old+24(FP), R9
+	MOVQ	nv+32(FP), R12
+	ARM(1)
+	MARK_START
+	// ---- section begins (start_ip) ----
+	ENTER
+	MOVQ	(DX)(DI*1), R8
+	CMPQ	R8, R9
+	JNE	fail
+	MARK_COMMIT
+	MOVQ	R12, (DX)(DI*1)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	MOVQ	R8, val+40(FP)
+	MOVQ	CX, id+48(FP)
+	MOVQ	$const_stCommitted, st+56(FP)
+	RET
+fail:
+	MOVQ	R8, val+40(FP)
+	MOVQ	CX, id+48(FP)
+	MOVQ	$const_stFailed, st+56(FP)
+	RET
+unreg:
+	MOVQ	$0, val+40(FP)
+	MOVQ	$-1, id+48(FP)
+	MOVQ	$const_stUnregistered, st+56(FP)
+	RET
+wrong:
+	MOVQ	$0, val+40(FP)
+	MOVQ	CX, id+48(FP)
+	MOVQ	$const_stWrongCPU, st+56(FP)
+	RET
+divert:
+	MOVQ	$0, val+40(FP)
+	MOVQ	$-1, id+48(FP)
+	MOVQ	$const_stDiverted, st+56(FP)
+	RET
+	SIGNATURE
+	// abort_ip
+	MOVQ	$0, val+40(FP)
+	MOVQ	$-1, id+48(FP)
+	MOVQ	$const_stAborted, st+56(FP)
+	RET
+	MARK_END
+
+// func rsCAS2(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
+// if *(block+off) == old && *guard == gval { *(block+off) = nv }; val =
+// the value found at block+off.
+// Registers: AX area, BX s, SI want, DI off, R9 old, R12 nv, R13 guard,
+// R10 gval, CX index, DX block, R8 value found.
+TEXT ·rsCAS2(SB), NOSPLIT, $0-80
+	MOVQ	s+0(FP), BX
+	MOVQ	want+8(FP), SI
+	MOVQ	off+16(FP), DI
+	MOVQ	old+24(FP), R9
+	MOVQ	nv+32(FP), R12
+	MOVQ	guard+40(FP), R13
+	ARM(2)
+	MOVQ	gval+48(FP), R10	// after ARM, which uses R10
+	MARK_START
+	// ---- section begins (start_ip) ----
+	ENTER
+	MOVQ	(DX)(DI*1), R8
+	CMPQ	R8, R9
+	JNE	fail
+	CMPQ	(R13), R10	// second guard
+	JNE	fail
+	MARK_COMMIT
+	MOVQ	R12, (DX)(DI*1)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	MOVQ	R8, val+56(FP)
+	MOVQ	CX, id+64(FP)
+	MOVQ	$const_stCommitted, st+72(FP)
+	RET
+fail:
+	MOVQ	R8, val+56(FP)
+	MOVQ	CX, id+64(FP)
+	MOVQ	$const_stFailed, st+72(FP)
+	RET
+unreg:
+	MOVQ	$0, val+56(FP)
+	MOVQ	$-1, id+64(FP)
+	MOVQ	$const_stUnregistered, st+72(FP)
+	RET
+wrong:
+	MOVQ	$0, val+56(FP)
+	MOVQ	CX, id+64(FP)
+	MOVQ	$const_stWrongCPU, st+72(FP)
+	RET
+divert:
+	MOVQ	$0, val+56(FP)
+	MOVQ	$-1, id+64(FP)
+	MOVQ	$const_stDiverted, st+72(FP)
+	RET
+	SIGNATURE
+	// abort_ip
+	MOVQ	$0, val+56(FP)
+	MOVQ	$-1, id+64(FP)
+	MOVQ	$const_stAborted, st+72(FP)
+	RET
+	MARK_END
+
+// func rsPop(s *slots, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int)
+// A per-index LIFO: a count at block+off and capacity words at
+// block+arrOff. if count == 0: stFailed; if count > capacity: stCorrupt;
+// else val = arr[count-1] and count-- (the commit). No ABA: only sections on
+// this index (and fallback operations, which divert them) change it.
+// Registers: AX area, BX s, SI want, DI off, R9 arrOff, R12 capacity,
+// CX index, DX block, R8 count, R11 &arr[0], R13 value.
+TEXT ·rsPop(SB), NOSPLIT, $0-64
+	MOVQ	s+0(FP), BX
+	MOVQ	want+8(FP), SI
+	MOVQ	off+16(FP), DI
+	MOVQ	arrOff+24(FP), R9
+	MOVQ	capacity+32(FP), R12
+	ARM(3)
+	MARK_START
+	// ---- section begins (start_ip) ----
+	ENTER
+	MOVQ	(DX)(DI*1), R8
+	TESTQ	R8, R8
+	JZ	fail	// empty
+	CMPQ	R8, R12
+	JA	corrupt	// a count past the array: never index with it
+	DECQ	R8
+	LEAQ	(DX)(R9*1), R11
+	MOVQ	(R11)(R8*8), R13
+	MARK_COMMIT
+	MOVQ	R8, (DX)(DI*1)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	MOVQ	R13, val+40(FP)
+	MOVQ	CX, id+48(FP)
+	MOVQ	$const_stCommitted, st+56(FP)
+	RET
+fail:
+	MOVQ	$0, val+40(FP)
+	MOVQ	CX, id+48(FP)
+	MOVQ	$const_stFailed, st+56(FP)
+	RET
+corrupt:
+	MOVQ	R8, val+40(FP)
+	MOVQ	CX, id+48(FP)
+	MOVQ	$const_stCorrupt, st+56(FP)
+	RET
+unreg:
+	MOVQ	$0, val+40(FP)
+	MOVQ	$-1, id+48(FP)
+	MOVQ	$const_stUnregistered, st+56(FP)
+	RET
+wrong:
+	MOVQ	$0, val+40(FP)
+	MOVQ	CX, id+48(FP)
+	MOVQ	$const_stWrongCPU, st+56(FP)
+	RET
+divert:
+	MOVQ	$0, val+40(FP)
+	MOVQ	$-1, id+48(FP)
+	MOVQ	$const_stDiverted, st+56(FP)
+	RET
+	SIGNATURE
+	// abort_ip
+	MOVQ	$0, val+40(FP)
+	MOVQ	$-1, id+48(FP)
+	MOVQ	$const_stAborted, st+56(FP)
+	RET
+	MARK_END
+
+// func rsPush(s *slots, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int)
+// The push of rsPop's LIFO: if count == capacity: stFailed (full); if
+// count > capacity: stCorrupt; else arr[count] = v (speculative: the slot
+// is not live until the count covers it) and count++ (the commit); val =
+// the new count.
+// Registers: AX area, BX s, SI want, DI off, R9 arrOff, R12 capacity,
+// R13 v, CX index, DX block, R8 count, R11 &arr[0].
+TEXT ·rsPush(SB), NOSPLIT, $0-72
+	MOVQ	s+0(FP), BX
+	MOVQ	want+8(FP), SI
+	MOVQ	off+16(FP), DI
+	MOVQ	arrOff+24(FP), R9
+	MOVQ	capacity+32(FP), R12
+	MOVQ	v+40(FP), R13
+	ARM(4)
+	MARK_START
+	// ---- section begins (start_ip) ----
+	ENTER
+	MOVQ	(DX)(DI*1), R8
+	CMPQ	R8, R12
+	JA	corrupt
+	JE	fail	// full
+	LEAQ	(DX)(R9*1), R11
+	MOVQ	R13, (R11)(R8*8)	// speculative store
+	INCQ	R8
+	MARK_COMMIT
+	MOVQ	R8, (DX)(DI*1)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	MOVQ	R8, val+48(FP)
+	MOVQ	CX, id+56(FP)
+	MOVQ	$const_stCommitted, st+64(FP)
+	RET
+fail:
+	MOVQ	R8, val+48(FP)
+	MOVQ	CX, id+56(FP)
+	MOVQ	$const_stFailed, st+64(FP)
+	RET
+corrupt:
+	MOVQ	R8, val+48(FP)
+	MOVQ	CX, id+56(FP)
+	MOVQ	$const_stCorrupt, st+64(FP)
+	RET
+unreg:
+	MOVQ	$0, val+48(FP)
+	MOVQ	$-1, id+56(FP)
+	MOVQ	$const_stUnregistered, st+64(FP)
+	RET
+wrong:
+	MOVQ	$0, val+48(FP)
+	MOVQ	CX, id+56(FP)
+	MOVQ	$const_stWrongCPU, st+64(FP)
+	RET
+divert:
+	MOVQ	$0, val+48(FP)
+	MOVQ	$-1, id+56(FP)
+	MOVQ	$const_stDiverted, st+64(FP)
+	RET
+	SIGNATURE
+	// abort_ip
+	MOVQ	$0, val+48(FP)
+	MOVQ	$-1, id+56(FP)
+	MOVQ	$const_stAborted, st+64(FP)
+	RET
+	MARK_END
+
+// func rsCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int)
+// if *(block+off) == expect { copy n bytes from src to block+dstOff
+// (speculative); *(block+off) = nv (the commit) }; val = the value found.
+// n is at most MaxCopy (checked by the caller).
+// Registers: AX area, BX s, SI want, DI off, R9 expect, R11 dstOff then
+// the destination cursor, R12 source cursor, R13 bytes left, R10 nv,
+// CX index, DX block, R8 value found then the copied word.
+TEXT ·rsCopy(SB), NOSPLIT, $0-88
+	MOVQ	s+0(FP), BX
+	MOVQ	want+8(FP), SI
+	MOVQ	off+16(FP), DI
+	MOVQ	expect+24(FP), R9
+	MOVQ	dstOff+32(FP), R11
+	MOVQ	src+40(FP), R12
+	MOVQ	n+48(FP), R13
+	ARM(5)
+	MOVQ	nv+56(FP), R10	// after ARM, which uses R10
+	MARK_START
+	// ---- section begins (start_ip) ----
+	ENTER
+	MOVQ	(DX)(DI*1), R8
+	CMPQ	R8, R9
+	JNE	fail
+	ADDQ	DX, R11
+copy8:
+	CMPQ	R13, $8
+	JB	copy1
+	MOVQ	(R12), R8
+	MOVQ	R8, (R11)	// speculative
+	ADDQ	$8, R12
+	ADDQ	$8, R11
+	SUBQ	$8, R13
+	JMP	copy8
+copy1:
+	TESTQ	R13, R13
+	JZ	copied
+	MOVB	(R12), R8
+	MOVB	R8, (R11)	// speculative
+	INCQ	R12
+	INCQ	R11
+	DECQ	R13
+	JMP	copy1
+copied:
+	MARK_COMMIT
+	MOVQ	R10, (DX)(DI*1)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	MOVQ	R9, val+64(FP)
+	MOVQ	CX, id+72(FP)
+	MOVQ	$const_stCommitted, st+80(FP)
+	RET
+fail:
+	MOVQ	R8, val+64(FP)
+	MOVQ	CX, id+72(FP)
+	MOVQ	$const_stFailed, st+80(FP)
+	RET
+unreg:
+	MOVQ	$0, val+64(FP)
+	MOVQ	$-1, id+72(FP)
+	MOVQ	$const_stUnregistered, st+80(FP)
+	RET
+wrong:
+	MOVQ	$0, val+64(FP)
+	MOVQ	CX, id+72(FP)
+	MOVQ	$const_stWrongCPU, st+80(FP)
+	RET
+divert:
+	MOVQ	$0, val+64(FP)
+	MOVQ	$-1, id+72(FP)
+	MOVQ	$const_stDiverted, st+80(FP)
+	RET
+	SIGNATURE
+	// abort_ip
+	MOVQ	$0, val+64(FP)
+	MOVQ	$-1, id+72(FP)
+	MOVQ	$const_stAborted, st+80(FP)
+	RET
+	MARK_END
+
+// func primEntries(p *[nPrim]unsafe.Pointer): the code addresses of the
+// primitives, in descriptor order.
+TEXT ·primEntries(SB), NOSPLIT, $0-8
+	MOVQ	p+0(FP), DI
+	LEAQ	·rsAdd(SB), AX
+	MOVQ	AX, 0(DI)
+	LEAQ	·rsCAS(SB), AX
+	MOVQ	AX, 8(DI)
+	LEAQ	·rsCAS2(SB), AX
+	MOVQ	AX, 16(DI)
+	LEAQ	·rsPop(SB), AX
+	MOVQ	AX, 24(DI)
+	LEAQ	·rsPush(SB), AX
+	MOVQ	AX, 32(DI)
+	LEAQ	·rsCopy(SB), AX
+	MOVQ	AX, 40(DI)
+	RET

@@ -1,0 +1,45 @@
+//go:build !linux || !amd64 || race
+
+package rseq
+
+import (
+	"errors"
+	"unsafe"
+)
+
+// Without an engine (other OS or architecture, race builds) the primitives
+// say "not registered" and every operation takes the fallback. engineOn is
+// false there, so the wrappers do not even call them.
+
+const archEngine = false
+
+const archSig = 0
+
+var errNoEngine = errors.New("no critical-section engine in this build")
+
+func rsAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int) {
+	return 0, -1, stUnregistered
+}
+func rsCAS(s *slots, want int, off uintptr, old, nv uint64) (val uint64, id int, st int) {
+	return 0, -1, stUnregistered
+}
+func rsCAS2(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int) {
+	return 0, -1, stUnregistered
+}
+func rsPop(s *slots, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int) {
+	return 0, -1, stUnregistered
+}
+func rsPush(s *slots, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int) {
+	return 0, -1, stUnregistered
+}
+func rsCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int) {
+	return 0, -1, stUnregistered
+}
+
+func readCPU() uint32               { return idUnset }
+func readArea32(off uintptr) uint32 { return idUnset }
+func currentArea() unsafe.Pointer   { return nil }
+func setThreadWord(v uintptr)       {}
+func threadWord() uintptr           { return 0 }
+func buildDescriptors() error       { return errNoEngine }
+func verifyPureGoLayout() error     { return errNoEngine }

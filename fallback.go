@@ -1,0 +1,156 @@
+package rseq
+
+import (
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// The fallback runs each primitive under a lock, with atomic loads and
+// stores so that lock-free readers (and the race detector) see whole words.
+// Same results as the engine, never wrong, slower.
+//
+// A process can mix the two paths: a thread that cannot register, or a test
+// that forces the fallback, while other threads run sections on the same
+// memory. A section reads fbActive after its start_ip and leaves with
+// stDiverted if it is set; a fallback operation raises fbActive and then
+// fences every CPU (membarrier RSEQ), so when it touches memory no section
+// that could have missed the flag can still commit. Sections that start
+// later divert into the fallback themselves. Without an engine there are no
+// sections, and the fallback needs neither.
+
+// fbActive counts fallback operations in progress. Read by assembly.
+var fbActive int32
+
+// fbLocks serialize fallback operations on one block of memory.
+var fbLocks [64]struct {
+	sync.Mutex
+	_ [56]byte
+}
+
+func fbLock(block unsafe.Pointer) *sync.Mutex {
+	return &fbLocks[(uintptr(block)>>6)%uintptr(len(fbLocks))].Mutex
+}
+
+// fbEnter starts a fallback operation on block, after which no critical
+// section can commit until fbExit.
+func fbEnter(block unsafe.Pointer) *sync.Mutex {
+	if engineOn {
+		atomic.AddInt32(&fbActive, 1)
+		fenceAll()
+	}
+	mu := fbLock(block)
+	mu.Lock()
+	return mu
+}
+
+func fbExit(mu *sync.Mutex) {
+	mu.Unlock()
+	if engineOn {
+		atomic.AddInt32(&fbActive, -1)
+	}
+}
+
+// fbIndex picks the index a fallback operation works on when the caller
+// did not name one: the current P's, spread over n.
+func fbIndex(n uintptr) int {
+	p := procPin()
+	procUnpin()
+	return int(uintptr(p) % n)
+}
+
+func (s *slots) block(i int) unsafe.Pointer {
+	return unsafe.Add(s.base, uintptr(i)*s.stride)
+}
+
+func word(block unsafe.Pointer, off uintptr) *uint64 {
+	return (*uint64)(unsafe.Add(block, off))
+}
+
+func (s *slots) fbAt(want int) (int, unsafe.Pointer) {
+	i := want
+	if i < 0 {
+		i = fbIndex(s.n)
+	}
+	return i, s.block(i)
+}
+
+func fbAdd(s *slots, want int, off uintptr, delta uint64) (uint64, int, int) {
+	i, b := s.fbAt(want)
+	mu := fbEnter(b)
+	v := atomic.AddUint64(word(b, off), delta)
+	fbExit(mu)
+	return v, i, stCommitted
+}
+
+func fbCAS(s *slots, want int, off uintptr, old, nv uint64) (uint64, int, int) {
+	i, b := s.fbAt(want)
+	mu := fbEnter(b)
+	defer fbExit(mu)
+	w := word(b, off)
+	if v := atomic.LoadUint64(w); v != old {
+		return v, i, stFailed
+	}
+	atomic.StoreUint64(w, nv)
+	return old, i, stCommitted
+}
+
+func fbCAS2(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (uint64, int, int) {
+	i, b := s.fbAt(want)
+	mu := fbEnter(b)
+	defer fbExit(mu)
+	w := word(b, off)
+	v := atomic.LoadUint64(w)
+	if v != old || atomic.LoadUint64(guard) != gval {
+		return v, i, stFailed
+	}
+	atomic.StoreUint64(w, nv)
+	return v, i, stCommitted
+}
+
+func fbPop(s *slots, want int, off, arrOff, capacity uintptr) (uint64, int, int) {
+	i, b := s.fbAt(want)
+	mu := fbEnter(b)
+	defer fbExit(mu)
+	cnt := word(b, off)
+	c := atomic.LoadUint64(cnt)
+	switch {
+	case c == 0:
+		return 0, i, stFailed
+	case c > uint64(capacity):
+		return c, i, stCorrupt
+	}
+	v := atomic.LoadUint64(word(b, arrOff+uintptr(c-1)*8))
+	atomic.StoreUint64(cnt, c-1)
+	return v, i, stCommitted
+}
+
+func fbPush(s *slots, want int, off, arrOff, capacity uintptr, v uint64) (uint64, int, int) {
+	i, b := s.fbAt(want)
+	mu := fbEnter(b)
+	defer fbExit(mu)
+	cnt := word(b, off)
+	c := atomic.LoadUint64(cnt)
+	switch {
+	case c > uint64(capacity):
+		return c, i, stCorrupt
+	case c == uint64(capacity):
+		return c, i, stFailed
+	}
+	atomic.StoreUint64(word(b, arrOff+uintptr(c)*8), v)
+	atomic.StoreUint64(cnt, c+1)
+	return c + 1, i, stCommitted
+}
+
+func fbCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src []byte, nv uint64) (uint64, int, int) {
+	i, b := s.fbAt(want)
+	mu := fbEnter(b)
+	defer fbExit(mu)
+	w := word(b, off)
+	if v := atomic.LoadUint64(w); v != expect {
+		return v, i, stFailed
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Add(b, dstOff)), len(src)), src)
+	atomic.StoreUint64(w, nv)
+	return expect, i, stCommitted
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package rseq
+
+const raceEnabled = false

@@ -1,0 +1,132 @@
+package rseq
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Auxiliary vector keys (Linux 6.3+).
+const (
+	atRseqFeatureSize = 27
+	atRseqAlign       = 28
+)
+
+// membarrier(2) commands used here.
+const (
+	membarrierCmdQuery                        = 0
+	membarrierCmdPrivateExpeditedRseq         = 1 << 7
+	membarrierCmdRegisterPrivateExpeditedRseq = 1 << 8
+	membarrierCmdFlagCPU                      = 1 << 0
+)
+
+// kernelRelease returns uname -r.
+func kernelRelease() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// rseqAuxv returns AT_RSEQ_FEATURE_SIZE and AT_RSEQ_ALIGN, zero when the
+// kernel does not report them (before 6.3).
+func rseqAuxv() (featureSize, align int) {
+	av, err := unix.Auxv()
+	if err != nil {
+		return 0, 0
+	}
+	for _, kv := range av {
+		switch kv[0] {
+		case atRseqFeatureSize:
+			featureSize = int(kv[1])
+		case atRseqAlign:
+			align = int(kv[1])
+		}
+	}
+	return featureSize, align
+}
+
+// possibleCPUs is the number of CPU ids the kernel may use: one more than
+// the highest id in /sys/devices/system/cpu/possible. Both cpu_id and mm_cid
+// stay below it.
+func possibleCPUs() int {
+	b, err := os.ReadFile("/sys/devices/system/cpu/possible")
+	if err == nil {
+		if n := parseCPUList(strings.TrimSpace(string(b))); n > 0 {
+			return n
+		}
+	}
+	// No sysfs (some containers): the affinity mask's size is the kernel's
+	// nr_cpu_ids rounded up, a safe upper bound.
+	var set unix.CPUSet
+	return len(set) * int(unsafe.Sizeof(set[0])) * 8
+}
+
+// parseCPUList returns one more than the largest CPU in a list such as
+// "0-3,8,10-11", or 0 if it cannot be parsed.
+func parseCPUList(s string) int {
+	max := -1
+	for _, part := range strings.Split(s, ",") {
+		if part == "" {
+			continue
+		}
+		hi := part
+		if i := strings.IndexByte(part, '-'); i >= 0 {
+			hi = part[i+1:]
+		}
+		n, err := strconv.Atoi(hi)
+		if err != nil || n < 0 {
+			return 0
+		}
+		if n > max {
+			max = n
+		}
+	}
+	return max + 1
+}
+
+func membarrier(cmd, flags, cpu int) (int, error) {
+	r, _, e := unix.Syscall(unix.SYS_MEMBARRIER, uintptr(cmd), uintptr(flags), uintptr(cpu))
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
+// setupFence registers this process for membarrier's RSEQ fence.
+func setupFence() error {
+	mask, err := membarrier(membarrierCmdQuery, 0, 0)
+	if err != nil {
+		return err
+	}
+	if mask&membarrierCmdPrivateExpeditedRseq == 0 {
+		return unix.EOPNOTSUPP
+	}
+	_, err = membarrier(membarrierCmdRegisterPrivateExpeditedRseq, 0, 0)
+	return err
+}
+
+// fenceAll aborts or waits out every critical section of this process
+// running on any CPU: after it returns, no section that began before it can
+// still commit.
+func fenceAll() {
+	if _, err := membarrier(membarrierCmdPrivateExpeditedRseq, 0, 0); err != nil {
+		panic("rseq: membarrier RSEQ fence failed after it was registered: " + err.Error())
+	}
+}
+
+// getcpu asks the kernel which CPU and node this thread runs on.
+func getcpu() (cpu, node int) {
+	var c, n uint32
+	_, _, e := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&c)), uintptr(unsafe.Pointer(&n)), 0)
+	if e != 0 {
+		return -1, -1
+	}
+	return int(c), int(n)
+}
+
+func gettid() int { return unix.Gettid() }

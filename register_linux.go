@@ -1,0 +1,206 @@
+package rseq
+
+import (
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// How this process finds and registers its threads' areas. The engine's
+// assembly computes a thread's area as threadWord() + areaOff in every mode:
+//
+//   - regLibc: the C library registered every thread; threadWord is the
+//     thread pointer and areaOff is __rseq_offset.
+//   - regOwnTLS: a C library is linked but registered nothing; threadWord is
+//     the thread pointer and areaOff the offset of the shim's thread-local
+//     area (internal/libc), registered here on first use.
+//   - regPureGo: no C library; threadWord is a word of the Go runtime's
+//     per-thread block (m.tls[1], unused by the runtime on linux/amd64),
+//     zero on a new thread. areaOff is the address of unsetArea, and a
+//     registered thread stores (its area - &unsetArea) in the word, so the
+//     same addition yields its area, and a new thread lands on unsetArea,
+//     whose cpu_id says "not registered".
+type regMode int
+
+const (
+	regNone regMode = iota
+	regLibc
+	regOwnTLS
+	regPureGo
+)
+
+var (
+	mode regMode
+	// areaOff is added to threadWord() to find the current thread's area.
+	// Read by assembly.
+	areaOff uintptr
+	// regLen is the length this library registers its own areas with.
+	regLen int
+)
+
+// idFailed in cpu_id marks an area whose registration failed (as glibc
+// does); such a thread uses the fallback without asking the kernel again.
+const idFailed = 0xFFFFFFFE
+
+// unsetArea and failedArea stand in for the area of a thread that has not
+// registered, or could not, in pure-Go mode. They are never registered with
+// the kernel, so writing their fields is allowed; sections arm them (the
+// rseq_cs store) and then stop at their cpu_id.
+var unsetArea, failedArea [16]uint64
+
+func initStandInAreas() {
+	setU32(unsafe.Pointer(&unsetArea), offCPUID, idUnset)
+	setU32(unsafe.Pointer(&unsetArea), offNodeID, idUnset)
+	setU32(unsafe.Pointer(&unsetArea), offMMCID, idUnset)
+	setU32(unsafe.Pointer(&failedArea), offCPUID, idFailed)
+	setU32(unsafe.Pointer(&failedArea), offNodeID, idUnset)
+	setU32(unsafe.Pointer(&failedArea), offMMCID, idUnset)
+}
+
+func setU32(p unsafe.Pointer, off uintptr, v uint32) { *(*uint32)(unsafe.Add(p, off)) = v }
+
+// registrationLength is the length to register an area of areaSize bytes
+// with: the kernel's feature size rounded up to its alignment, so Linux 7.0+
+// runs the thread in V2 mode, or the original 32 bytes on kernels that do
+// not report a feature size (or if the area would be too small).
+func registrationLength(featureSize, align, areaSize int) int {
+	if featureSize <= origAreaSize {
+		return origAreaSize
+	}
+	if align < origAreaSize {
+		align = origAreaSize
+	}
+	n := (featureSize + align - 1) / align * align
+	if n > areaSize {
+		return origAreaSize
+	}
+	return n
+}
+
+func sysRegister(area unsafe.Pointer, length int, sig uint32) error {
+	_, _, e := unix.Syscall6(unix.SYS_RSEQ, uintptr(area), uintptr(length), 0, uintptr(sig), 0, 0)
+	if e != 0 && e != unix.EBUSY { // EBUSY: this very area is registered already
+		return e
+	}
+	return nil
+}
+
+// threadState reads this thread's cpu_id: below 1<<31 it is registered.
+func threadState() uint32 { return readArea32(offCPUID) }
+
+// registerCurrent registers the calling thread if it is not registered yet.
+// The caller must have locked the goroutine to its thread.
+func registerCurrent() error {
+	switch threadState() {
+	case idUnset:
+	case idFailed:
+		return errThreadFailed
+	default:
+		return nil // registered already
+	}
+	switch mode {
+	case regOwnTLS:
+		area := currentArea()
+		if err := sysRegister(area, regLen, archSig); err != nil {
+			setU32(area, offCPUID, idFailed) // ours and unregistered: allowed
+			threadFailures.Add(1)
+			return err
+		}
+	case regPureGo:
+		area := areas.alloc()
+		if err := sysRegister(area, regLen, archSig); err != nil {
+			areas.release(area)
+			setThreadWord(uintptr(unsafe.Pointer(&failedArea)) - areaOff)
+			threadFailures.Add(1)
+			return err
+		}
+		setThreadWord(uintptr(area) - areaOff)
+	default: // regLibc: the C library's registration of this thread failed
+		return errThreadFailed
+	}
+	return nil
+}
+
+var errThreadFailed = unix.EPERM
+
+// registerThread is the slow path of a section that found no registered
+// area. It reports whether the thread is registered now (retry the
+// section) or must use the fallback.
+func registerThread() bool {
+	runtime.LockOSThread()
+	err := registerCurrent()
+	runtime.UnlockOSThread()
+	return err == nil
+}
+
+// areaPool hands out this library's own areas in pure-Go mode: 128-byte
+// slots (each on its own cache lines) in mmap'd chunks, off the Go heap. A
+// slot goes back to the pool only when the thread that registered it is
+// gone (tgkill says ESRCH), so the kernel can never write an area that has
+// been handed to another thread.
+type areaPool struct {
+	mu    sync.Mutex
+	free  []unsafe.Pointer
+	owner map[unsafe.Pointer]owner
+	pid   int
+}
+
+type owner struct{ pid, tid int }
+
+const (
+	areaSlot  = 128
+	areaChunk = 64 << 10
+)
+
+var areas = areaPool{owner: map[unsafe.Pointer]owner{}}
+
+func (p *areaPool) alloc() unsafe.Pointer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) == 0 {
+		p.reclaim()
+	}
+	if len(p.free) == 0 {
+		mem, err := unix.Mmap(-1, 0, areaChunk, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		if err != nil {
+			panic("rseq: cannot map thread areas: " + err.Error())
+		}
+		for off := len(mem) - areaSlot; off >= 0; off -= areaSlot {
+			p.free = append(p.free, unsafe.Pointer(&mem[off]))
+		}
+	}
+	a := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	clear(unsafe.Slice((*byte)(a), areaSlot)) // unregistered: ours to write
+	p.owner[a] = owner{pid: unix.Getpid(), tid: gettid()}
+	return a
+}
+
+func (p *areaPool) release(a unsafe.Pointer) {
+	p.mu.Lock()
+	delete(p.owner, a)
+	p.free = append(p.free, a)
+	p.mu.Unlock()
+}
+
+// reclaim returns to the free list the areas of threads that have exited.
+// Areas registered by another process (before a fork) are never reclaimed:
+// the thread that survived the fork keeps its registration under a new tid.
+func (p *areaPool) reclaim() {
+	pid := unix.Getpid()
+	for a, o := range p.owner {
+		if o.pid == pid && unix.Tgkill(pid, o.tid, 0) == unix.ESRCH {
+			delete(p.owner, a)
+			p.free = append(p.free, a)
+		}
+	}
+}
+
+// liveAreas returns how many areas are handed out (for tests).
+func (p *areaPool) liveAreas() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.owner)
+}
