@@ -54,6 +54,12 @@ var commitStores = [nPrim][]byte{
 // Read by assembly.
 var descs [nPrim]uintptr
 
+// descMem is the page that holds the descriptors.
+var descMem []byte
+
+func descPage() []byte  { return descMem }
+func descBase() uintptr { return uintptr(unsafe.Pointer(&descMem[0])) }
+
 // marker returns the 8-byte tagged NOP of engine_linux_amd64.s.
 func marker(tag byte) []byte {
 	return []byte{0x0f, 0x1f, 0x84, 0x00, tag, 0x52, 0x53, 0x51}
@@ -136,5 +142,6 @@ func buildDescriptors() error {
 		binary.LittleEndian.PutUint64(d[24:], uint64(sec.abort))
 		descs[k] = uintptr(unsafe.Pointer(&d[0]))
 	}
+	descMem = page
 	return unix.Mprotect(page, unix.PROT_READ)
 }
