@@ -21,6 +21,9 @@ const (
 	// idUnset is what cpu_id holds before registration (and, in this
 	// library's own areas, node_id and mm_cid too).
 	idUnset = 0xFFFFFFFF
+	// idFailed in cpu_id marks an area whose registration failed (as glibc
+	// does); such a thread uses the fallback without asking the kernel again.
+	idFailed = 0xFFFFFFFE
 )
 
 // Status codes of the critical-section primitives, shared with assembly.

@@ -2,13 +2,10 @@ package rseq
 
 import (
 	"io"
-	"os"
-	"os/signal"
 	"runtime"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -42,35 +39,8 @@ func hammer(t *testing.T, body func(g int)) {
 	} else {
 		t.Logf("CPU profiling not started (%v)", err)
 	}
-	sigc := make(chan os.Signal, 64)
-	signal.Notify(sigc, syscall.SIGUSR1)
-	defer signal.Stop(sigc)
-	stop := make(chan struct{})
-	var storm sync.WaitGroup
-	storm.Add(2)
-	go func() { // drain
-		defer storm.Done()
-		for {
-			select {
-			case <-sigc:
-			case <-stop:
-				return
-			}
-		}
-	}()
-	go func() { // send
-		defer storm.Done()
-		pid := os.Getpid()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			syscall.Kill(pid, syscall.SIGUSR1)
-			time.Sleep(50 * time.Microsecond)
-		}
-	}()
+	stopStorm := signalStorm()
+	defer stopStorm()
 	before := aborts.Load()
 	n := 4 * runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
@@ -98,8 +68,6 @@ func hammer(t *testing.T, body func(g int)) {
 		}
 		t.Logf("aborts observed: %d", aborts.Load()-before)
 	}
-	close(stop)
-	storm.Wait()
 }
 
 // offHeap maps n bytes of zeroed memory outside the Go heap.

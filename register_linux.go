@@ -40,10 +40,6 @@ var (
 	regLen int
 )
 
-// idFailed in cpu_id marks an area whose registration failed (as glibc
-// does); such a thread uses the fallback without asking the kernel again.
-const idFailed = 0xFFFFFFFE
-
 // unsetArea and failedArea stand in for the area of a thread that has not
 // registered, or could not, in pure-Go mode. They are never registered with
 // the kernel, so writing their fields is allowed; sections arm them (the

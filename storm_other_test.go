@@ -1,0 +1,6 @@
+//go:build !unix
+
+package rseq
+
+// signalStorm: no process signals to send here.
+func signalStorm() (stop func()) { return func() {} }
