@@ -137,6 +137,12 @@ func (p *PerCPU) checkWord(what string, off uintptr) {
 	}
 }
 
+// badArray is the inlined guard of Push and Pop.
+func (p *PerCPU) badArray(countOff, arrOff uintptr, capacity int) bool {
+	return capacity < 1 || arrOff%8 != 0 || arrOff > p.s.stride || uintptr(capacity) > (p.s.stride-arrOff)/8 ||
+		(countOff >= arrOff && countOff < arrOff+uintptr(capacity)*8)
+}
+
 func (p *PerCPU) checkArray(countOff, arrOff uintptr, capacity int) {
 	p.checkWord("count", countOff)
 	if capacity < 1 || arrOff%8 != 0 || arrOff > p.s.stride || uintptr(capacity) > (p.s.stride-arrOff)/8 {
@@ -171,13 +177,45 @@ func (p *PerCPU) Load(cpu int, off uintptr) uint64 {
 	return atomic.LoadUint64(word(p.s.block(cpu), off))
 }
 
+// bad reports whether cpu is out of range or off is not an aligned word
+// inside a block: the inlined guard of every operation.
+func (p *PerCPU) bad(cpu int, off uintptr) bool {
+	return uint(cpu+1) > uint(p.s.n) || off%8 != 0 || off > p.s.stride-8
+}
+
+// complain panics with the reason a guard failed.
+func (p *PerCPU) complain(what string, cpu int, off uintptr) {
+	p.checkIndex(cpu)
+	p.checkWord(what, off)
+}
+
+// Each operation below is a fast path (the inlined guard, one primitive,
+// done) and a slow path that handles every other status: aborts (retry),
+// threads not yet registered (register, retry), explicit indexes the caller
+// is not on, and the fallback.
+
 // Add adds delta to the word at off of the block of cpu (Current: the
 // caller's) and returns the new value and the index used. With Current it
 // always commits.
 func (p *PerCPU) Add(cpu int, off uintptr, delta int64) (val int64, at int, r Result) {
-	p.checkIndex(cpu)
-	p.checkWord("add", off)
-	if p.useEngine() {
+	if p.bad(cpu, off) {
+		p.complain("add", cpu, off)
+	}
+	st := -1
+	if engineOn && !p.fallback {
+		var v uint64
+		var id int
+		if v, id, st = rsAdd(&p.s, cpu, off, uint64(delta)); st == stCommitted {
+			return int64(v), id, Committed
+		} else if st == stWrongCPU {
+			return 0, id, NotOnCPU
+		}
+	}
+	return p.addSlow(cpu, off, delta, st)
+}
+
+func (p *PerCPU) addSlow(cpu int, off uintptr, delta int64, first int) (int64, int, Result) {
+	if p.useEngine() && retryable(first) {
 		for {
 			v, id, st := rsAdd(&p.s, cpu, off, uint64(delta))
 			if st <= stFailed || st == stWrongCPU {
@@ -195,9 +233,22 @@ func (p *PerCPU) Add(cpu int, off uintptr, delta int64) (val int64, at int, r Re
 // CompareAndSwap stores nv into the word at off of the block of cpu if it
 // holds old. It returns the value found and the index used.
 func (p *PerCPU) CompareAndSwap(cpu int, off uintptr, old, nv uint64) (seen uint64, at int, r Result) {
-	p.checkIndex(cpu)
-	p.checkWord("compare-and-swap", off)
-	if p.useEngine() {
+	if p.bad(cpu, off) {
+		p.complain("compare-and-swap", cpu, off)
+	}
+	st := -1
+	if engineOn && !p.fallback {
+		var v uint64
+		var id int
+		if v, id, st = rsCAS(&p.s, cpu, off, old, nv); st <= stFailed || st == stWrongCPU {
+			return v, id, result(st)
+		}
+	}
+	return p.casSlow(cpu, off, old, nv, st)
+}
+
+func (p *PerCPU) casSlow(cpu int, off uintptr, old, nv uint64, first int) (uint64, int, Result) {
+	if p.useEngine() && retryable(first) {
 		for {
 			v, id, st := rsCAS(&p.s, cpu, off, old, nv)
 			if st <= stFailed || st == stWrongCPU {
@@ -216,12 +267,25 @@ func (p *PerCPU) CompareAndSwap(cpu int, off uintptr, old, nv uint64) (seen uint
 // only if the word holds old and *guard (any 8-byte aligned word, per-CPU
 // or shared) holds gval. It returns the value found at off.
 func (p *PerCPU) CompareAndSwapGuarded(cpu int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (seen uint64, at int, r Result) {
-	p.checkIndex(cpu)
-	p.checkWord("guarded compare-and-swap", off)
+	if p.bad(cpu, off) {
+		p.complain("guarded compare-and-swap", cpu, off)
+	}
 	if guard == nil || uintptr(unsafe.Pointer(guard))%8 != 0 {
 		panic("rseq: guard is nil or not 8-byte aligned")
 	}
-	if p.useEngine() {
+	st := -1
+	if engineOn && !p.fallback {
+		var v uint64
+		var id int
+		if v, id, st = rsCAS2(&p.s, cpu, off, old, nv, guard, gval); st <= stFailed || st == stWrongCPU {
+			return v, id, result(st)
+		}
+	}
+	return p.cas2Slow(cpu, off, old, nv, guard, gval, st)
+}
+
+func (p *PerCPU) cas2Slow(cpu int, off uintptr, old, nv uint64, guard *uint64, gval uint64, first int) (uint64, int, Result) {
+	if p.useEngine() && retryable(first) {
 		for {
 			v, id, st := rsCAS2(&p.s, cpu, off, old, nv, guard, gval)
 			if st <= stFailed || st == stWrongCPU {
@@ -240,9 +304,23 @@ func (p *PerCPU) CompareAndSwapGuarded(cpu int, off uintptr, old, nv uint64, gua
 // countOff and capacity words at arrOff. It returns the new count; Failed
 // means the array is full.
 func (p *PerCPU) Push(cpu int, countOff, arrOff uintptr, capacity int, v uint64) (count int, at int, r Result) {
-	p.checkIndex(cpu)
-	p.checkArray(countOff, arrOff, capacity)
-	if p.useEngine() {
+	if p.bad(cpu, countOff) || p.badArray(countOff, arrOff, capacity) {
+		p.checkIndex(cpu)
+		p.checkArray(countOff, arrOff, capacity)
+	}
+	st := -1
+	if engineOn && !p.fallback {
+		var c uint64
+		var id int
+		if c, id, st = rsPush(&p.s, cpu, countOff, arrOff, uintptr(capacity), v); st <= stFailed || st == stWrongCPU {
+			return int(c), id, result(st)
+		}
+	}
+	return p.pushSlow(cpu, countOff, arrOff, capacity, v, st)
+}
+
+func (p *PerCPU) pushSlow(cpu int, countOff, arrOff uintptr, capacity int, v uint64, first int) (int, int, Result) {
+	if p.useEngine() && retryable(first) {
 		for {
 			c, id, st := rsPush(&p.s, cpu, countOff, arrOff, uintptr(capacity), v)
 			if st == stCorrupt {
@@ -267,9 +345,23 @@ func (p *PerCPU) Push(cpu int, countOff, arrOff uintptr, capacity int, v uint64)
 // cpu (see Push). Failed means the array is empty. Only operations on that
 // block can change it, so the pop is free of ABA.
 func (p *PerCPU) Pop(cpu int, countOff, arrOff uintptr, capacity int) (v uint64, at int, r Result) {
-	p.checkIndex(cpu)
-	p.checkArray(countOff, arrOff, capacity)
-	if p.useEngine() {
+	if p.bad(cpu, countOff) || p.badArray(countOff, arrOff, capacity) {
+		p.checkIndex(cpu)
+		p.checkArray(countOff, arrOff, capacity)
+	}
+	st := -1
+	if engineOn && !p.fallback {
+		var v uint64
+		var id int
+		if v, id, st = rsPop(&p.s, cpu, countOff, arrOff, uintptr(capacity)); st <= stFailed || st == stWrongCPU {
+			return v, id, result(st)
+		}
+	}
+	return p.popSlow(cpu, countOff, arrOff, capacity, st)
+}
+
+func (p *PerCPU) popSlow(cpu int, countOff, arrOff uintptr, capacity int, first int) (uint64, int, Result) {
+	if p.useEngine() && retryable(first) {
 		for {
 			v, id, st := rsPop(&p.s, cpu, countOff, arrOff, uintptr(capacity))
 			if st == stCorrupt {
