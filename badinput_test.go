@@ -59,7 +59,7 @@ func TestBadArgumentsPanicUntouched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var guard uint64
+	guards := make([]uint64, 2)
 	big := make([]byte, MaxCopy+1)
 	cases := []struct {
 		want string
@@ -73,7 +73,7 @@ func TestBadArgumentsPanicUntouched(t *testing.T) {
 		{"not an aligned word", func() { p.CompareAndSwap(Current, 3, 0, 1) }},
 		{"guard", func() { p.CompareAndSwapGuarded(Current, 0, 0, 1, nil, 0) }},
 		{"guard", func() {
-			p.CompareAndSwapGuarded(Current, 0, 0, 1, (*uint64)(unsafe.Add(unsafe.Pointer(&guard), 1)), 0)
+			p.CompareAndSwapGuarded(Current, 0, 0, 1, (*uint64)(unsafe.Add(unsafe.Pointer(&guards[0]), 4)), 0)
 		}},
 		{"does not fit", func() { p.Push(Current, 0, 8, 16, 1) }},
 		{"does not fit", func() { p.Pop(Current, 0, 12, 2) }},
