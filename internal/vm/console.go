@@ -27,6 +27,7 @@ type consoleState struct {
 	done       bool
 	pass, fail int
 	errors     []string
+	notes      []string // VMTEST NOTE lines, printed under the table
 }
 
 // feed parses one console line seen at elapsed since qemu started. VMTEST
@@ -66,6 +67,8 @@ func (s *consoleState) feed(line string, elapsed time.Duration) {
 		s.fail, _ = strconv.Atoi(kv["fail"])
 	case "ERROR":
 		s.errors = append(s.errors, strings.Join(f[1:], " "))
+	case "NOTE":
+		s.notes = append(s.notes, strings.Join(f[1:], " "))
 	}
 }
 

@@ -12,6 +12,7 @@ func TestConsoleParse(t *testing.T) {
 		"VMTEST START release=7.2.13+deb14-cloud-amd64 arch=x86_64 cpus=2",
 		"VMTEST BEGIN probe cmd=/tests/probe -v",
 		"probe: feature size 33",
+		"VMTEST NOTE PROBE feature_size=33",
 		"[    3.1] random: crng init doneVMTEST END probe rc=0 secs=0.12",
 		"VMTEST BEGIN hang cmd=/tests/hang",
 		"VMTEST END hang rc=-1 secs=300.00 timeout",
@@ -29,6 +30,9 @@ func TestConsoleParse(t *testing.T) {
 	p := s.result("probe")
 	if p == nil || !p.ended || p.rc != 0 || p.secs != 0.12 || p.timeout {
 		t.Errorf("probe: %+v", p)
+	}
+	if len(s.notes) != 1 || s.notes[0] != "PROBE feature_size=33" {
+		t.Errorf("notes: %q", s.notes)
 	}
 	h := s.result("hang")
 	if h == nil || !h.timeout || h.rc != -1 {

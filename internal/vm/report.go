@@ -116,6 +116,9 @@ func printTable(w io.Writer, runs []*kernelRun, tests []testSpec) {
 			for _, e := range r.boot.console.errors {
 				fmt.Fprintf(w, "%s: guest: %s\n", r.spec.name, e)
 			}
+			for _, n := range r.boot.console.notes {
+				fmt.Fprintf(w, "%s: note: %s\n", r.spec.name, n)
+			}
 		}
 		if r.kernel != nil {
 			fmt.Fprintf(w, "%s: %s [%s]", r.spec.name, r.kernel.pkg, r.note)

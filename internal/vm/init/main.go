@@ -13,6 +13,9 @@
 //	VMTEST END <name> rc=<n> secs=<s>[ timeout]
 //	VMTEST DONE pass=<n> fail=<m>
 //
+// Tests may print "VMTEST NOTE <text>" lines of their own; the harness
+// repeats them under its table.
+//
 // The per-command timeout comes from the kernel command line,
 // vmtest.timeout=<seconds> (default 300).
 package main

@@ -7,9 +7,10 @@
 // the raw syscall, and prints the result and the kernel-written fields.
 // It then tries the time slice extension prctl, checks that registering
 // again answers EBUSY, unregisters, and registers the legacy 32-byte
-// length once more. The last line is a one-line summary:
+// length once more. The last line is a one-line summary, which the harness
+// repeats under its table:
 //
-//	PROBE release=... feature_size=33 align=64 len=64 rc=0 cpu_id=1 mm_cid=0 ...
+//	VMTEST NOTE PROBE release=... feature_size=33 align=64 len=64 rc=0 cpu_id=1 mm_cid=0 ...
 //
 // It exits 0 when the first registration succeeded.
 package main
@@ -61,7 +62,7 @@ func main() {
 	}
 
 	f := first
-	fmt.Printf("PROBE release=%s arch=%s feature_size=%d align=%d len=%d rc=%s cpu_id=%d mm_cid=%d node_id=%d flags=%#x slice=%s\n",
+	fmt.Printf("VMTEST NOTE PROBE release=%s arch=%s feature_size=%d align=%d len=%d rc=%s cpu_id=%d mm_cid=%d node_id=%d flags=%#x slice=%s\n",
 		release, runtime.GOARCH, featureSize, align, length, errString(regErr),
 		int32(f.cpuID), f.mmCID, f.nodeID, f.flags, slice)
 	runtime.KeepAlive(a)
