@@ -28,7 +28,15 @@ type consoleState struct {
 	pass, fail int
 	errors     []string
 	notes      []string // VMTEST NOTE lines, printed under the table
+	kernel     []string // first kernel Oops/panic/BUG/WARNING lines
 }
+
+// kernelMarkers are the substrings of kernel log lines that the report
+// repeats: a test run on a kernel that oopsed is not trustworthy.
+var kernelMarkers = []string{"Oops:", "Kernel panic", "BUG:", "WARNING:", "general protection fault"}
+
+// maxKernelLines bounds consoleState.kernel.
+const maxKernelLines = 4
 
 // feed parses one console line seen at elapsed since qemu started. VMTEST
 // lines may be preceded by kernel output on the same line, so the marker
@@ -36,6 +44,7 @@ type consoleState struct {
 func (s *consoleState) feed(line string, elapsed time.Duration) {
 	i := strings.Index(line, "VMTEST ")
 	if i < 0 {
+		s.feedKernel(line)
 		return
 	}
 	f := strings.Fields(line[i+len("VMTEST "):])
@@ -69,6 +78,19 @@ func (s *consoleState) feed(line string, elapsed time.Duration) {
 		s.errors = append(s.errors, strings.Join(f[1:], " "))
 	case "NOTE":
 		s.notes = append(s.notes, strings.Join(f[1:], " "))
+	}
+}
+
+// feedKernel keeps the first few kernel problem lines.
+func (s *consoleState) feedKernel(line string) {
+	if len(s.kernel) >= maxKernelLines {
+		return
+	}
+	for _, m := range kernelMarkers {
+		if strings.Contains(line, m) {
+			s.kernel = append(s.kernel, strings.TrimSpace(line))
+			return
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ func TestConsoleParse(t *testing.T) {
 	var s consoleState
 	lines := []string{
 		"[    0.000000] Linux version 7.2.13",
+		"[    1.318157] Oops: int3: 0000 [#1] SMP NOPTI",
 		"VMTEST START release=7.2.13+deb14-cloud-amd64 arch=x86_64 cpus=2",
 		"VMTEST BEGIN probe cmd=/tests/probe -v",
 		"probe: feature size 33",
@@ -24,7 +25,7 @@ func TestConsoleParse(t *testing.T) {
 	if !s.started || s.release != "7.2.13+deb14-cloud-amd64" || s.machine != "x86_64" || s.cpus != 2 {
 		t.Fatalf("start: %+v", s)
 	}
-	if s.bootTime != time.Second {
+	if s.bootTime != 2*time.Second {
 		t.Errorf("boot time %v", s.bootTime)
 	}
 	p := s.result("probe")
@@ -33,6 +34,9 @@ func TestConsoleParse(t *testing.T) {
 	}
 	if len(s.notes) != 1 || s.notes[0] != "PROBE feature_size=33" {
 		t.Errorf("notes: %q", s.notes)
+	}
+	if len(s.kernel) != 1 || s.kernel[0] != "[    1.318157] Oops: int3: 0000 [#1] SMP NOPTI" {
+		t.Errorf("kernel lines: %q", s.kernel)
 	}
 	h := s.result("hang")
 	if h == nil || !h.timeout || h.rc != -1 {

@@ -29,6 +29,7 @@ type config struct {
 	fetchOnly bool
 	refresh   bool
 	maxAge    time.Duration
+	retries   int
 	boot      bootOptions
 }
 
@@ -54,6 +55,7 @@ func parseFlags() *config {
 	flag.DurationVar(&c.maxAge, "max-age", 24*time.Hour, "age after which the private apt lists are updated")
 	flag.DurationVar(&c.boot.timeout, "timeout", 5*time.Minute, "limit for one boot, from qemu start to exit")
 	flag.DurationVar(&c.boot.testTimeout, "test-timeout", 3*time.Minute, "limit for one test inside the guest")
+	flag.IntVar(&c.retries, "boot-retries", 2, "boot again when the kernel dies before /init starts (never on test failures)")
 	flag.IntVar(&c.boot.smp, "smp", 2, "guest CPUs")
 	flag.StringVar(&c.boot.memory, "m", "1G", "guest memory")
 	flag.BoolVar(&c.boot.verbose, "v", false, "echo the guest console")

@@ -15,6 +15,8 @@ type kernelRun struct {
 	boot   *bootResult
 	err    error // fetch, build or boot error
 	log    string
+	failed []*bootResult // earlier attempts that died before /init started
+	tries  []string      // their logs
 }
 
 // ok reports whether every test passed and the guest finished cleanly.
@@ -45,6 +47,8 @@ func (r *kernelRun) status(tests []testSpec) string {
 		return "NO-BOOT"
 	case !r.boot.console.done:
 		return "CRASH"
+	case r.ok(tests) && len(r.failed) > 0:
+		return fmt.Sprintf("PASS (boot %d)", len(r.failed)+1)
 	case r.ok(tests):
 		return "PASS"
 	}
@@ -113,12 +117,25 @@ func printTable(w io.Writer, runs []*kernelRun, tests []testSpec) {
 			fmt.Fprintf(w, "%s: %v\n", r.spec.name, r.err)
 		}
 		if r.boot != nil {
+			if r.boot.exitErr != nil && !r.ok(tests) {
+				fmt.Fprintf(w, "%s: qemu: %v\n", r.spec.name, r.boot.exitErr)
+			}
 			for _, e := range r.boot.console.errors {
 				fmt.Fprintf(w, "%s: guest: %s\n", r.spec.name, e)
 			}
 			for _, n := range r.boot.console.notes {
 				fmt.Fprintf(w, "%s: note: %s\n", r.spec.name, n)
 			}
+			for _, k := range r.boot.console.kernel {
+				fmt.Fprintf(w, "%s: kernel: %s\n", r.spec.name, k)
+			}
+		}
+		for i, b := range r.failed {
+			first := "no kernel message"
+			if len(b.console.kernel) > 0 {
+				first = b.console.kernel[0]
+			}
+			fmt.Fprintf(w, "%s: boot %d died before /init (%s), log %s\n", r.spec.name, i+1, first, r.tries[i])
 		}
 		if r.kernel != nil {
 			fmt.Fprintf(w, "%s: %s [%s]", r.spec.name, r.kernel.pkg, r.note)
