@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// testKind says how a test's executable is obtained for an architecture.
+type testKind int
+
+const (
+	prebuilt testKind = iota // a path given by the caller; {arch} is replaced
+	goBuild                  // a Go main package, built with go build
+	goTest                   // a Go package's tests, built with go test -c
+)
+
+// testSpec is one command to run in every VM.
+type testSpec struct {
+	name string
+	kind testKind
+	src  string   // path, or Go package pattern
+	args []string // arguments passed in the VM
+}
+
+var testNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// parseTestSpec parses "name=path args...".
+func parseTestSpec(kind testKind, s string) (testSpec, error) {
+	name, rest, ok := strings.Cut(s, "=")
+	fields := strings.Fields(rest)
+	if !ok || !testNameRE.MatchString(name) || len(fields) == 0 {
+		return testSpec{}, fmt.Errorf("bad test %q: want name=path [args...], name of [A-Za-z0-9._-]", s)
+	}
+	return testSpec{name: name, kind: kind, src: fields[0], args: fields[1:]}, nil
+}
+
+// specList is a flag.Value collecting repeated test flags of one kind.
+type specList struct {
+	kind  testKind
+	specs *[]testSpec
+}
+
+func (l specList) String() string { return "" }
+
+func (l specList) Set(s string) error {
+	t, err := parseTestSpec(l.kind, s)
+	if err != nil {
+		return err
+	}
+	*l.specs = append(*l.specs, t)
+	return nil
+}
+
+// readTestFile reads tests from a file: one per line, "run name=...",
+// "go name=..." or "gotest name=..."; a line without a keyword is "run".
+// Blank lines and # comments are skipped.
+func readTestFile(path string) ([]testSpec, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	kinds := map[string]testKind{"run": prebuilt, "go": goBuild, "gotest": goTest}
+	var specs []testSpec
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		kind := prebuilt
+		if kw, rest, ok := strings.Cut(line, " "); ok {
+			if k, ok := kinds[kw]; ok {
+				kind, line = k, strings.TrimSpace(rest)
+			}
+		}
+		t, err := parseTestSpec(kind, line)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		specs = append(specs, t)
+	}
+	return specs, sc.Err()
+}
