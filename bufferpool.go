@@ -37,7 +37,7 @@ type BufferPool struct {
 // NewBufferPool maps count buffers of size bytes each, every one aligned to
 // 64 bytes (a cache line), and returns a pool holding all of them.
 func NewBufferPool(size, count int) (*BufferPool, error) {
-	if size < 1 || count < 1 || count > math.MaxUint32 {
+	if size < 1 || count < 1 || uint64(count) > math.MaxUint32 {
 		return nil, fmt.Errorf("rseq: NewBufferPool: %d buffers of %d bytes", count, size)
 	}
 	stride := (uintptr(size) + 63) &^ 63
