@@ -1,0 +1,26 @@
+//go:build unix
+
+package rseq
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// slabMem is a slab chunk's memory: an anonymous private mapping, outside
+// the Go heap. base is where the blocks begin, inside b.
+type slabMem struct {
+	b    []byte
+	base unsafe.Pointer
+}
+
+func mapSlab(size uintptr) (slabMem, error) {
+	b, err := unix.Mmap(-1, 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		return slabMem{}, err
+	}
+	return slabMem{b: b, base: unsafe.Pointer(&b[0])}, nil
+}
+
+func (m slabMem) unmap() error { return unix.Munmap(m.b) }

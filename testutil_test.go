@@ -1,0 +1,31 @@
+package rseq
+
+import (
+	"os"
+	"runtime"
+	"testing"
+)
+
+// scale returns n, or n/10 (at least 1) under -short, so that each
+// structure test runs a few seconds on two cores.
+func scale(n int) int {
+	if testing.Short() {
+		n /= 10
+	}
+	return max(n, 1)
+}
+
+// workers is the number of goroutines the invariant tests run: several
+// per CPU, so that goroutines migrate and preempt one another.
+func workers() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
+
+// logEngine says which path the tests exercise.
+func logEngine(t testing.TB) {
+	t.Helper()
+	in := GetInfo()
+	if in.Usable {
+		t.Logf("engine: rseq (%s, owner %s)", in.Mode, in.Owner)
+	} else {
+		t.Logf("engine: fallback (%s) GORSEQ=%q", in.Reason, os.Getenv("GORSEQ"))
+	}
+}
