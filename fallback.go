@@ -28,8 +28,11 @@ var fbLocks [64]struct {
 	_ [56]byte
 }
 
+// fbLock picks a block's lock by a multiplicative hash of its cache line,
+// so blocks a page (or any power of two) apart spread over the locks.
 func fbLock(block unsafe.Pointer) *sync.Mutex {
-	return &fbLocks[(uintptr(block)>>6)%uintptr(len(fbLocks))].Mutex
+	h := uint64(uintptr(block)>>6) * 0x9E3779B97F4A7C15
+	return &fbLocks[h>>58].Mutex // 64 locks: the top 6 bits
 }
 
 // fbEnter starts a fallback operation on block, after which no critical

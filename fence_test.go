@@ -81,8 +81,8 @@ func fenceRound(t *testing.T, kind string) {
 func mustFree(r Ref) { r.chunk.slab.Free(r) }
 
 func TestFenceBadCPU(t *testing.T) {
-	mustPanic(t, "Fence(-1)", func() { Fence(-1) })
-	mustPanic(t, "Fence(PossibleCPUs())", func() { Fence(PossibleCPUs()) })
+	panics(t, "Fence(-1)", func() { Fence(-1) })
+	panics(t, "Fence(PossibleCPUs())", func() { Fence(PossibleCPUs()) })
 }
 
 func BenchmarkFenceAll(b *testing.B) {

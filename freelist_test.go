@@ -120,7 +120,7 @@ func TestPopRemote(t *testing.T) {
 	if got != 4 {
 		t.Fatalf("popped %d of 4 (last push on %d)", got, at)
 	}
-	mustPanic(t, "PopRemote(Current)", func() { p.PopRemote(Current, r.Off(), r.Off()+8, 4) })
+	panics(t, "PopRemote(Current)", func() { p.PopRemote(Current, r.Off(), r.Off()+8, 4) })
 }
 
 func BenchmarkFreeList(b *testing.B) {

@@ -89,8 +89,8 @@ func TestLocksUnlockElsewhere(t *testing.T) {
 func TestLocksMisuse(t *testing.T) {
 	l := NewLocks()
 	defer l.Close()
-	mustPanic(t, "Unlock of an unlocked lock", func() { l.Unlock(0) })
-	mustPanic(t, "Unlock out of range", func() { l.Unlock(l.Len()) })
+	panics(t, "Unlock of an unlocked lock", func() { l.Unlock(0) })
+	panics(t, "Unlock out of range", func() { l.Unlock(l.Len()) })
 	k, ok := l.TryLock()
 	if !ok {
 		t.Fatal("TryLock failed on free locks")

@@ -276,13 +276,13 @@ func TestRWMutexTry(t *testing.T) {
 
 func TestRWMutexMisuse(t *testing.T) {
 	var m RWMutex
-	mustPanic(t, "Unlock of a fresh RWMutex", m.Unlock)
-	mustPanic(t, "RUnlock of a fresh RWMutex", m.RUnlock)
+	panics(t, "Unlock of a fresh RWMutex", m.Unlock)
+	panics(t, "RUnlock of a fresh RWMutex", m.RUnlock)
 	m.RLock()
 	m.RUnlock()
-	mustPanic(t, "Unlock of a read-locked RWMutex", m.Unlock)
+	panics(t, "Unlock of a read-locked RWMutex", m.Unlock)
 	m.RUnlock() // one too many: detected by the next writer
-	mustPanic(t, "Lock after an extra RUnlock", m.Lock)
+	panics(t, "Lock after an extra RUnlock", m.Lock)
 }
 
 func TestRWMutexFreed(t *testing.T) {

@@ -124,14 +124,14 @@ func TestSlabBadArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Free(r)
-	mustPanic(t, "double free", func() { s.Free(r) })
+	panics(t, "double free", func() { s.Free(r) })
 	other, _ := NewSlab(64, ByCPU)
 	r2, _ := other.Alloc(1)
-	mustPanic(t, "foreign free", func() { s.Free(r2) })
+	panics(t, "foreign free", func() { s.Free(r2) })
 	s.Free(Ref{})
 }
 
-func mustPanic(t *testing.T, what string, f func()) {
+func panics(t *testing.T, what string, f func()) {
 	t.Helper()
 	defer func() {
 		if recover() == nil {
