@@ -1,0 +1,45 @@
+// Command rseq shows what restartable sequences this kernel and process
+// support, and what they buy on this machine.
+//
+//	rseq info [-json]        what the kernel and process support, and why not
+//	rseq bench [flags]       per-CPU counter vs a shared atomic counter
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "info":
+		err = runInfo(os.Args[2:])
+	case "bench":
+		err = runBench(os.Args[2:])
+	case "-h", "-help", "--help", "help":
+		usage()
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "rseq: unknown command %q\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rseq:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage: rseq <command> [flags]
+
+commands:
+  info    what this kernel and process support (-json for JSON)
+  bench   per-CPU counter against a shared atomic counter on this machine
+`)
+}

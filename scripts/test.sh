@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The project's test command: formatting, vet (this platform and the
+# cross-build targets), and the whole suite in every build variant, each
+# asserting (GORSEQ_EXPECT) that it ran in the configuration it is meant to
+# test, so a silent fallback cannot pass for the real thing.
+#
+#   bash scripts/test.sh          # everything below
+#   SHORT=1 bash scripts/test.sh  # -short: fewer operations per test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+short=${SHORT:+-short}
+
+echo "== gofmt"
+bad=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$bad" ]; then echo "gofmt would change: $bad"; exit 1; fi
+
+echo "== go vet (linux/amd64 and cross-builds)"
+go vet ./...
+for t in linux/arm64 linux/386 linux/riscv64 darwin/amd64 darwin/arm64 windows/amd64 freebsd/amd64; do
+	GOOS=${t%/*} GOARCH=${t#*/} CGO_ENABLED=0 go vet ./...
+	GOOS=${t%/*} GOARCH=${t#*/} CGO_ENABLED=0 go build ./...
+	GOOS=${t%/*} GOARCH=${t#*/} CGO_ENABLED=0 go test -c -o /dev/null .
+	echo "   $t: vet, build, test build ok"
+done
+
+run() { # run LABEL ENV... -- GO-TEST-ARGS...
+	local label=$1; shift
+	local envs=()
+	while [ "$1" != "--" ]; do envs+=("$1"); shift; done; shift
+	echo "== go test: $label"
+	env "${envs[@]}" go test -count=1 $short "$@"
+}
+run "pure Go (CGO_ENABLED=0), own V2-ready registration" CGO_ENABLED=0 GORSEQ_EXPECT=library -- ./...
+run "cgo, glibc's registration" CGO_ENABLED=1 GORSEQ_EXPECT=libc -- ./...
+run "cgo, glibc.pthread.rseq=0: own thread-local area" CGO_ENABLED=1 GLIBC_TUNABLES=glibc.pthread.rseq=0 GORSEQ_EXPECT=library-cgo -- .
+run "fallback forced (GORSEQ=off)" GORSEQ=off GORSEQ_EXPECT=off -- .
+run "race detector (fallback)" GORSEQ_EXPECT=race -- -race .
+echo "== all variants passed"
