@@ -8,12 +8,17 @@ package rseq
 func CPU() int {
 	if engineOn {
 		if c := readCPU(); c < idFailed {
-			return int(c)
+			return int(c) // inlined: one call to a five-instruction function
 		}
-		if registerThread() {
-			if c := readCPU(); c < idFailed {
-				return int(c)
-			}
+	}
+	return cpuSlow()
+}
+
+// cpuSlow registers the thread, or asks the kernel.
+func cpuSlow() int {
+	if engineOn && registerThread() {
+		if c := readCPU(); c < idFailed {
+			return int(c)
 		}
 	}
 	c, _ := getcpu()
