@@ -13,6 +13,9 @@ import (
 )
 
 func runBench(args []string) error {
+	if len(args) > 0 && args[0] == "kernel" {
+		return runBenchKernel(args[1:])
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	goroutines := fs.Int("goroutines", 4*runtime.GOMAXPROCS(0), "goroutines adding at once")
 	ops := fs.Int("ops", 5_000_000, "additions per goroutine in each round")

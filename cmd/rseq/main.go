@@ -3,6 +3,7 @@
 //
 //	rseq info [-json]        what the kernel and process support, and why not
 //	rseq bench [flags]       per-CPU counter vs a shared atomic counter
+//	rseq bench kernel        kernel exit cost: unregistered, legacy and V2 registrations
 package main
 
 import (
@@ -41,5 +42,7 @@ func usage() {
 commands:
   info    what this kernel and process support (-json for JSON)
   bench   per-CPU counter against a shared atomic counter on this machine
+  bench kernel   syscall and context-switch cost with threads unregistered,
+          registered for legacy mode (32 bytes) and for V2 (Linux 7.0+)
 `)
 }
