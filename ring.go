@@ -211,13 +211,20 @@ func (q *Ring) Push(rec []byte) bool {
 	if uintptr(len(rec)) != q.recSize {
 		panic(fmt.Sprintf("rseq: Ring.Push: record of %d bytes, want %d", len(rec), q.recSize))
 	}
+	if q.shared != nil {
+		return q.pushShared(rec)
+	}
 	p := q.p
+	stale := 0
 	for {
 		cpu := q.index()
 		w := p.Load(cpu, ringW)
 		r := p.Load(cpu, ringR) // after w: r <= w unless the consumer passed the w read
 		switch d := w - r; {
 		case d > q.slots: // r is newer than w (or memory is corrupt): read again
+			if stale++; stale > maxStale {
+				q.corrupt(cpu, w, r)
+			}
 			continue
 		case d == q.slots:
 			p.Add(Current, ringDrops, 1)
@@ -231,6 +238,43 @@ func (q *Ring) Push(rec []byte) bool {
 		}
 		// Failed: another producer committed on that CPU first.
 		// NotOnCPU: the caller moved. Read the CPU and the indexes again.
+	}
+}
+
+// pushShared is Push on a ring in memory shared with other processes: the
+// same steps, through the engine only (see percpu_strict.go).
+func (q *Ring) pushShared(rec []byte) bool {
+	p := q.p
+	stale := 0
+	for {
+		cpu := CPU()
+		if uint(cpu) >= uint(p.Len()) {
+			panic(errStrictUnregistered)
+		}
+		w := p.Load(cpu, ringW)
+		r := p.Load(cpu, ringR)
+		switch d := w - r; {
+		case d > q.slots:
+			if stale++; stale > maxStale {
+				q.corrupt(cpu, w, r)
+			}
+			continue
+		case d == q.slots:
+			if err := p.strictAdd(ringDrops, 1); err != nil {
+				panic(err)
+			}
+			runtime.KeepAlive(q)
+			return false
+		}
+		dst := ringHdr + uintptr(w&q.mask)*q.slotSize
+		res, err := p.strictCopy(cpu, ringW, w, dst, rec, w+1)
+		if err != nil {
+			panic(err)
+		}
+		if res == Committed {
+			runtime.KeepAlive(q)
+			return true
+		}
 	}
 }
 
@@ -272,7 +316,7 @@ func (q *Ring) drainCPU(cpu int, f func(cpu int, rec []byte)) int {
 	rp := word(b, ringR)
 	r := atomic.LoadUint64(rp) // only consumers store r, and we are the one
 	if w-r > q.slots {
-		panic(fmt.Sprintf("rseq: Ring: index %d holds write index %d and read index %d for %d slots (memory corrupted)", cpu, w, r, q.slots))
+		q.corrupt(cpu, w, r)
 	}
 	if w == r {
 		return 0
@@ -288,6 +332,15 @@ func (q *Ring) drainCPU(cpu int, f func(cpu int, rec []byte)) int {
 		f(cpu, q.scratch)
 	}
 	return int(w - r)
+}
+
+// maxStale is how many times in a row Push may find a read index newer
+// than the write index it read just before (the consumer passed it in
+// between) before it decides the memory is corrupt.
+const maxStale = 1 << 20
+
+func (q *Ring) corrupt(cpu int, w, r uint64) {
+	panic(fmt.Sprintf("rseq: Ring: index %d holds write index %d and read index %d for %d slots (memory corrupted)", cpu, w, r, q.slots))
 }
 
 // Dropped returns the number of records refused because a ring was full,
