@@ -20,14 +20,17 @@ const MaxRingRecord = MaxCopy
 // MaxRingSlots is the most slots a Ring has per CPU.
 const MaxRingSlots = 1 << 20
 
-// The header of one CPU's block of a Ring. The write index and the drop
-// counter share a cache line that only this CPU's producers write; the
-// read index, written by the consumer from any CPU, has a line of its own.
+// The header of one CPU's block of a Ring: three cache lines. The write
+// index, written by this CPU's producers and polled by the consumer; the
+// read index, written by the consumer from any CPU and read by producers;
+// the drop counter, written by this CPU's producers when the ring is full
+// and read only by Dropped (in the write index's line, every drop would
+// pull the line away from a polling consumer).
 const (
 	ringW     = 0   // write index: records committed on this CPU, ever
-	ringDrops = 8   // pushes refused because a ring was full, counted on this CPU
 	ringR     = 64  // read index: records consumed from this CPU's ring, ever
-	ringHdr   = 128 // the first slot
+	ringDrops = 128 // pushes refused because a ring was full, counted on this CPU
+	ringHdr   = 192 // the first slot
 )
 
 // Ring is a set of per-CPU bounded rings of fixed-size records, for many

@@ -38,8 +38,8 @@ func FuzzSharedHeader(f *testing.F) {
 	f.Add(sharedSeed(newSharedLayout(sharedRingKind, 64, 16), 0))
 	f.Add(sharedSeed(newSharedLayout(sharedRingKind, 64, 16), 4096+100))
 	f.Add(compactSeed(sharedCounterKind, 2, 8, 0, 0))
-	f.Add(compactSeed(sharedRingKind, 1, 128+32, 13, 2))
-	f.Add(compactSeed(sharedRingKind, 3, 128+8*4, 8, 4))
+	f.Add(compactSeed(sharedRingKind, 1, ringHdr+32, 13, 2))
+	f.Add(compactSeed(sharedRingKind, 3, ringHdr+8*4, 8, 4))
 	f.Add([]byte{})
 	f.Add([]byte("gorseqSH"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -109,7 +109,7 @@ func TestSharedHeaderCases(t *testing.T) {
 		sharedSeed(newSharedLayout(sharedCounterKind, 0, 0), 0),
 		sharedSeed(newSharedLayout(sharedRingKind, 256, 1024), 0),
 		compactSeed(sharedCounterKind, 2, 8, 0, 0),
-		compactSeed(sharedRingKind, 1, 128+32, 13, 2),
+		compactSeed(sharedRingKind, 1, ringHdr+32, 13, 2),
 	} {
 		l, err := parseSharedHeader(b)
 		if err != nil {
@@ -117,7 +117,7 @@ func TestSharedHeaderCases(t *testing.T) {
 		}
 		checkLayoutInside(t, l, uint64(len(b)))
 	}
-	good := compactSeed(sharedRingKind, 2, 128+64, 16, 4)
+	good := compactSeed(sharedRingKind, 2, ringHdr+64, 16, 4)
 	le := binary.LittleEndian
 	for name, doctor := range map[string]func(b []byte){
 		"short file":         func(b []byte) {},
