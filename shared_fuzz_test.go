@@ -32,7 +32,12 @@ func compactSeed(kind uint32, cpus int, stride uint64, rec, slots int) []byte {
 // FuzzSharedHeader: whatever bytes a shared file holds, parsing gives an
 // error or a layout whose every offset lies inside the mapping.
 //
-//	go test -run '^$' -fuzz FuzzSharedHeader -fuzztime 60s .
+//	go test -run '^$' -fuzz '^FuzzSharedHeader$' -fuzztime 60s -fuzzminimizetime 100x .
+//
+// (With the default -fuzzminimizetime of 60s, minimizing a new input grown
+// from the page-sized seeds stalls the workers for most of a minute.) The
+// inputs it found interesting are kept in testdata/fuzz/FuzzSharedHeader
+// and run by every go test.
 func FuzzSharedHeader(f *testing.F) {
 	f.Add(sharedSeed(newSharedLayout(sharedCounterKind, 0, 0), 0))
 	f.Add(sharedSeed(newSharedLayout(sharedRingKind, 64, 16), 0))
