@@ -227,3 +227,22 @@ func TestSharedRingTwoProcesses(t *testing.T) {
 	}
 	t.Logf("%d records from each process; attempts %d here, %d in the child; drops %d", k*n, attempts, res["attempts"], q.Dropped())
 }
+
+// TestSharedMemfdSealed: once a memfd holds a layout, no process can
+// shrink it under the others' mappings (which would make them fault).
+func TestSharedMemfdSealed(t *testing.T) {
+	f, err := NewSharedMemfd("rseq-seal-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c := sharedOrSkip(t, func() (*SharedCounter, error) { return OpenSharedCounterFile(f) })
+	defer c.Close()
+	if err := f.Truncate(0); err == nil {
+		t.Fatal("the memfd could be truncated under the mapping")
+	}
+	c.Add(7)
+	if c.Load() != 7 {
+		t.Fatalf("Load %d, want 7", c.Load())
+	}
+}
