@@ -1,0 +1,97 @@
+package rseq
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"unsafe"
+)
+
+// SharedCounter is a Counter that lives in a file or memfd mapped by
+// several processes: each Add touches the word of the CPU the caller runs
+// on, as a restartable sequence, whichever process it belongs to, and Load
+// sums every CPU's word. See ErrSharedUnsupported and the notes on shared
+// memory: every process must run the engine, and the file records the CPU
+// count every process must have.
+//
+// All methods but Close are safe for concurrent use.
+type SharedCounter struct {
+	p         *PerCPU
+	off       uintptr
+	mem       slabMem
+	clean     runtime.Cleanup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// OpenSharedCounter maps the shared counter in the file at path, creating
+// the file (mode opts.Mode, 0600 by default) and the counter, at zero, if
+// the file does not exist or is empty. It fails if this process does not
+// run restartable sequences (ErrSharedUnsupported), if the file holds
+// something else, or if it was made for another CPU count.
+func OpenSharedCounter(path string, opts *SharedOptions) (*SharedCounter, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, opts.mode())
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close() // the mapping outlives the descriptor
+	return OpenSharedCounterFile(f)
+}
+
+// OpenSharedCounterFile is OpenSharedCounter on an open file, such as a
+// memfd from NewSharedMemfd. f stays the caller's to close.
+func OpenSharedCounterFile(f *os.File) (*SharedCounter, error) {
+	mem, l, err := mapShared(f, newSharedLayout(sharedCounterKind, 0, 0))
+	if err != nil {
+		return nil, err
+	}
+	p, err := NewPerCPU(unsafe.Add(mem.base, l.dataOff), uintptr(l.stride), l.cpus, ByCPU)
+	if err != nil {
+		mem.unmap()
+		return nil, err
+	}
+	c := &SharedCounter{p: p, off: uintptr(l.objOff), mem: mem}
+	c.clean = runtime.AddCleanup(c, func(m slabMem) { m.unmap() }, mem)
+	return c, nil
+}
+
+// Add adds delta to the counter. It panics if the calling thread cannot
+// register for restartable sequences (the fallback would race with the
+// other processes).
+func (c *SharedCounter) Add(delta int64) {
+	if err := c.p.strictAdd(c.off, delta); err != nil {
+		panic(err)
+	}
+	runtime.KeepAlive(c)
+}
+
+// Inc adds 1 to the counter.
+func (c *SharedCounter) Inc() { c.Add(1) }
+
+// Dec subtracts 1 from the counter.
+func (c *SharedCounter) Dec() { c.Add(-1) }
+
+// Load returns the sum of every CPU's word; like Counter.Load it is not a
+// snapshot while Adds run, in any process.
+func (c *SharedCounter) Load() int64 {
+	var s int64
+	for cpu := 0; cpu < c.p.Len(); cpu++ {
+		s += int64(c.p.Load(cpu, c.off))
+	}
+	runtime.KeepAlive(c)
+	return s
+}
+
+// String returns Load in decimal: SharedCounter is an expvar.Var.
+func (c *SharedCounter) String() string { return strconv.FormatInt(c.Load(), 10) }
+
+// Close unmaps this process's mapping; the file and the other processes'
+// mappings stay. No other method may run concurrently or afterwards.
+func (c *SharedCounter) Close() error {
+	c.closeOnce.Do(func() {
+		c.clean.Stop()
+		c.closeErr = c.mem.unmap()
+	})
+	return c.closeErr
+}
