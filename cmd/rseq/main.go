@@ -3,6 +3,7 @@
 //
 //	rseq info [-json]        what the kernel and process support, and why not
 //	rseq bench [flags]       per-CPU counter vs a shared atomic counter
+//	rseq stress [flags]      torture test of the primitives and structures
 package main
 
 import (
@@ -21,6 +22,8 @@ func main() {
 		err = runInfo(os.Args[2:])
 	case "bench":
 		err = runBench(os.Args[2:])
+	case "stress":
+		err = runStress(os.Args[2:])
 	case "-h", "-help", "--help", "help":
 		usage()
 		return
@@ -41,5 +44,6 @@ func usage() {
 commands:
   info    what this kernel and process support (-json for JSON)
   bench   per-CPU counter against a shared atomic counter on this machine
+  stress  torture test: invariants under yields, signals, delays (-h for more)
 `)
 }
