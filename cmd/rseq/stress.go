@@ -345,7 +345,11 @@ type reporter struct {
 }
 
 func newReporter(out io.Writer, asJSON bool) *reporter {
-	return &reporter{out: out, json: asJSON, tty: !asJSON && out == io.Writer(os.Stdout) && isTerminal(os.Stdout)}
+	// A serial console (the VM harness's) is a terminal without TERM:
+	// plain lines there.
+	term := os.Getenv("TERM")
+	tty := !asJSON && out == io.Writer(os.Stdout) && term != "" && term != "dumb" && isTerminal(os.Stdout)
+	return &reporter{out: out, json: asJSON, tty: tty}
 }
 
 func engineName() string {
