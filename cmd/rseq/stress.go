@@ -59,8 +59,11 @@ every section is still interrupted by -signal, by preemption and by the Go
 runtime's own signals, and the abort count shows it happened.
 
 -yield N, -signal N, -sleep N act after every N-th operation of each
-goroutine: runtime.Gosched, SIGUSR1 sent to the process (a handler
-drains them), a sleep of -sleep-for.
+goroutine: runtime.Gosched; SIGUSR1 (drained by a signal.Notify handler)
+sent on Linux with tgkill to the thread another goroutine last ran on, so
+that it lands where a section may be running (a signal sent to the whole
+process goes to the sender, which sits in the system call), and to the
+process on other systems; a sleep of -sleep-for.
 
 -fallback-share F runs that fraction of the goroutines on the structures'
 fallback views (rseq.PerCPU.Fallback, Locks.Fallback, FreeList.Fallback):
@@ -169,7 +172,7 @@ func stressMain(args []string, out io.Writer) error {
 	fs.StringVar(&o.DelayPoints, "delay-points", "", "where to delay: comma-separated index, lock, pair, or all")
 	fs.IntVar(&o.Delay, "delay", 0, "busy-loop iterations at each delay point (default 2000 when -delay-points is set)")
 	fs.IntVar(&o.Yield, "yield", 0, "runtime.Gosched after every N-th operation")
-	fs.IntVar(&o.Signal, "signal", 0, "send SIGUSR1 to the process after every N-th operation")
+	fs.IntVar(&o.Signal, "signal", 0, "send SIGUSR1 (to another worker's thread) after every N-th operation")
 	fs.IntVar(&o.Sleep, "sleep", 0, "sleep -sleep-for after every N-th operation")
 	fs.DurationVar(&o.SleepFor, "sleep-for", 100*time.Microsecond, "length of each -sleep")
 	fs.Float64Var(&o.FallbackShare, "fallback-share", 0, "fraction of goroutines on the fallback path (0 to 1)")
