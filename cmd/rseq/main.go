@@ -4,6 +4,7 @@
 //	rseq info [-json]        what the kernel and process support, and why not
 //	rseq bench [flags]       per-CPU counter vs a shared atomic counter
 //	rseq bench kernel        kernel exit cost: unregistered, legacy and V2 registrations
+//	rseq stress [flags]      torture test of the primitives and structures
 package main
 
 import (
@@ -22,6 +23,8 @@ func main() {
 		err = runInfo(os.Args[2:])
 	case "bench":
 		err = runBench(os.Args[2:])
+	case "stress":
+		err = runStress(os.Args[2:])
 	case "-h", "-help", "--help", "help":
 		usage()
 		return
@@ -44,5 +47,6 @@ commands:
   bench   per-CPU counter against a shared atomic counter on this machine
   bench kernel   syscall and context-switch cost with threads unregistered,
           registered for legacy mode (32 bytes) and for V2 (Linux 7.0+)
+  stress  torture test: invariants under yields, signals, delays (-h for more)
 `)
 }

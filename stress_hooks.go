@@ -1,0 +1,54 @@
+package rseq
+
+import "runtime"
+
+// Hooks for torture tests (cmd/rseq's stress command): ways to force the
+// fallback path on some goroutines while others run critical sections on
+// the same memory, and the abort count that shows the kernel restarted
+// sections. They are exported because a command may only use the exported
+// API; programs have no need for them.
+
+// Aborts returns how many critical sections the kernel aborted in this
+// process so far (each was retried). Zero where rseq is not used.
+func Aborts() uint64 { return aborts.Load() }
+
+// Fallback returns a view of the same memory whose operations always take
+// the lock-based fallback path, as a thread that cannot register would.
+// Operations through the view and through p mix safely (the fallback
+// diverts and fences the critical sections), at the fallback's cost: each
+// operation fences every CPU when rseq is in use. With an explicit index
+// the view never answers NotOnCPU: it acts on that block from anywhere.
+func (p *PerCPU) Fallback() *PerCPU {
+	v := *p
+	v.fallback = true
+	return &v
+}
+
+// Fallback returns a view of the same locks whose Lock and TryLock always
+// take the fallback path. Locks taken through either may be released
+// through either. The view keeps l alive; do not Close the view (Close l).
+func (l *Locks) Fallback() *Locks {
+	v := &Locks{ref: l.ref, p: l.p.Fallback(), off: l.off}
+	runtime.AddCleanup(v, func(*Locks) {}, l) // l lives as long as v
+	return v
+}
+
+// Fallback returns a view of the list that shares its per-CPU caches but
+// whose cache operations always take the fallback path. The view has its
+// own shared overflow stack: a handle Put through the view when the cache
+// is full waits there for a Get through the view, and a Get through one of
+// them may report empty while the other's stack holds handles. Drain both
+// to collect every handle. The view keeps f alive; do not Close the view
+// (Close f).
+func (f *FreeList) Fallback() *FreeList {
+	v := &FreeList{
+		ref:      f.ref,
+		p:        f.p.Fallback(),
+		countOff: f.countOff,
+		arrOff:   f.arrOff,
+		capacity: f.capacity,
+		batch:    f.batch,
+	}
+	runtime.AddCleanup(v, func(*FreeList) {}, f) // f lives as long as v
+	return v
+}
