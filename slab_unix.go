@@ -9,13 +9,17 @@ import (
 )
 
 // slabMem is a slab chunk's memory: an anonymous private mapping, outside
-// the Go heap. base is where the blocks begin, inside b.
+// the Go heap (in race builds, a Go allocation: see heapSlab). base is where the blocks begin, inside b.
 type slabMem struct {
 	b    []byte
 	base unsafe.Pointer
+	heap bool // from the Go heap (race builds): nothing to unmap
 }
 
 func mapSlab(size uintptr) (slabMem, error) {
+	if raceEnabled {
+		return heapSlab(size)
+	}
 	b, err := unix.Mmap(-1, 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
 		return slabMem{}, err
@@ -23,4 +27,9 @@ func mapSlab(size uintptr) (slabMem, error) {
 	return slabMem{b: b, base: unsafe.Pointer(&b[0])}, nil
 }
 
-func (m slabMem) unmap() error { return unix.Munmap(m.b) }
+func (m slabMem) unmap() error {
+	if m.heap {
+		return nil
+	}
+	return unix.Munmap(m.b)
+}
