@@ -42,6 +42,12 @@ func setup() {
 		return
 	}
 
+	if lc.Linked {
+		if err := verifyLibcLayout(); err != nil {
+			fail(ReasonRuntimeLayout, err)
+			return
+		}
+	}
 	switch {
 	case lc.Linked && lc.Registered:
 		mode, areaOff = regLibc, uintptr(lc.Offset)
