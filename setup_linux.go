@@ -40,6 +40,11 @@ func setup() {
 	case os.Getenv("GORSEQ") == "off":
 		fail(ReasonDisabled, nil)
 		return
+	case brokenKernel(runtime.GOARCH, info.Kernel):
+		// Registration would succeed and sections would run, but the
+		// kernel would not abort them on preemption (kernel.go).
+		fail(ReasonBrokenKernel, nil)
+		return
 	}
 
 	if lc.Linked {
