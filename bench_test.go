@@ -3,9 +3,6 @@ package rseq
 import (
 	"sync/atomic"
 	"testing"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // Benchmarks of the engine against what Go programs use today. Run:
@@ -82,13 +79,6 @@ func BenchmarkCPU(b *testing.B) {
 		s += CPU()
 	}
 	sinkAtomic.Store(int64(s))
-}
-
-func BenchmarkGetcpuSyscall(b *testing.B) {
-	var c, n uint32
-	for i := 0; i < b.N; i++ {
-		unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&c)), uintptr(unsafe.Pointer(&n)), 0)
-	}
 }
 
 func BenchmarkPushPop(b *testing.B) {

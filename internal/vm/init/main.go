@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command init is the /init of the VM harness's initramfs.
 //
 // It runs as PID 1 inside a qemu guest: it mounts the pseudo file systems,

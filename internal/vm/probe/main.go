@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command probe is the VM harness's self-test: a static Go program that
 // reports what the running kernel offers for restartable sequences.
 //
