@@ -4,9 +4,7 @@ package rseq
 
 import (
 	"bytes"
-	"encoding/binary"
 	"testing"
-	"unsafe"
 )
 
 // synthetic builds code laid out like a primitive: entry, start marker,
@@ -52,43 +50,6 @@ func TestFindSectionRejects(t *testing.T) {
 	for name, code := range cases {
 		if _, err := findSection(code, 0x1000, commitStores[0]); err == nil {
 			t.Errorf("%s: accepted", name)
-		}
-	}
-}
-
-// TestDescriptors checks the live descriptors: aligned, version 0, the
-// signature right before each abort address, abort outside the section,
-// and the commit store as the section's last instruction.
-func TestDescriptors(t *testing.T) {
-	if !engineOn {
-		t.Skip("engine not in use: ", info.Reason)
-	}
-	var entries [nPrim]unsafe.Pointer
-	primEntries(&entries)
-	for k, d := range descs {
-		if d%32 != 0 {
-			t.Fatalf("%s: descriptor %#x not 32-byte aligned", primNames[k], d)
-		}
-		raw := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(&descPage()[0]), d-descBase())), 32)
-		version, flags := binary.LittleEndian.Uint32(raw), binary.LittleEndian.Uint32(raw[4:])
-		start := uintptr(binary.LittleEndian.Uint64(raw[8:]))
-		post := start + uintptr(binary.LittleEndian.Uint64(raw[16:]))
-		abort := uintptr(binary.LittleEndian.Uint64(raw[24:]))
-		if version != 0 || flags != 0 {
-			t.Errorf("%s: version %d flags %d", primNames[k], version, flags)
-		}
-		entry := uintptr(entries[k])
-		if !(entry < start && start < post && post <= abort-7) {
-			t.Errorf("%s: entry %#x start %#x post %#x abort %#x", primNames[k], entry, start, post, abort)
-		}
-		sig := unsafe.Slice((*byte)(unsafe.Add(entries[k], abort-4-entry)), 4)
-		if binary.LittleEndian.Uint32(sig) != archSig {
-			t.Errorf("%s: % x before the abort handler", primNames[k], sig)
-		}
-		c := commitStores[k]
-		last := unsafe.Slice((*byte)(unsafe.Add(entries[k], post-uintptr(len(c))-entry)), len(c))
-		if !bytes.Equal(last, c) {
-			t.Errorf("%s: section ends with % x", primNames[k], last)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-//go:build !linux || !amd64 || race
+//go:build !linux || !(amd64 || arm64) || race
 
 package rseq
 
@@ -43,3 +43,4 @@ func setThreadWord(v uintptr)       {}
 func threadWord() uintptr           { return 0 }
 func buildDescriptors() error       { return errNoEngine }
 func verifyPureGoLayout() error     { return errNoEngine }
+func verifyLibcLayout() error       { return errNoEngine }

@@ -64,6 +64,9 @@ const (
 	ReasonRuntimeLayout                  // the Go runtime's thread layout is not the one the lookup relies on
 	ReasonEngine                         // the engine's self-check of its descriptors failed
 	ReasonLibcUnregistered               // the C library's registration of this thread failed
+	ReasonBrokenKernel                   // this kernel's rseq is known broken on this architecture (arm64 6.19 to 7.0.13)
+
+	lastReason = ReasonBrokenKernel
 )
 
 var reasonText = [...]string{
@@ -78,6 +81,7 @@ var reasonText = [...]string{
 	ReasonRuntimeLayout:    "Go runtime thread layout not recognised",
 	ReasonEngine:           "critical-section engine failed its self-check",
 	ReasonLibcUnregistered: "the C library's rseq registration failed",
+	ReasonBrokenKernel:     "kernel known to break rseq on this architecture (arm64 6.19 to 7.0.13, 7.1-rc1/rc2: sections not aborted on preemption)",
 }
 
 func (r Reason) String() string {

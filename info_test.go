@@ -76,7 +76,7 @@ func TestInfoExpected(t *testing.T) {
 }
 
 func TestReasonStrings(t *testing.T) {
-	for r := ReasonNone; r <= ReasonLibcUnregistered; r++ {
+	for r := ReasonNone; r <= lastReason; r++ {
 		if s := r.String(); s == "" || strings.HasPrefix(s, "Reason(") {
 			t.Errorf("reason %d has no text", int(r))
 		}

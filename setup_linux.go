@@ -40,8 +40,19 @@ func setup() {
 	case os.Getenv("GORSEQ") == "off":
 		fail(ReasonDisabled, nil)
 		return
+	case brokenKernel(runtime.GOARCH, info.Kernel):
+		// Registration would succeed and sections would run, but the
+		// kernel would not abort them on preemption (kernel.go).
+		fail(ReasonBrokenKernel, nil)
+		return
 	}
 
+	if lc.Linked {
+		if err := verifyLibcLayout(); err != nil {
+			fail(ReasonRuntimeLayout, err)
+			return
+		}
+	}
 	switch {
 	case lc.Linked && lc.Registered:
 		mode, areaOff = regLibc, uintptr(lc.Offset)

@@ -1,0 +1,88 @@
+//go:build linux && (amd64 || arm64) && !race
+
+package rseq
+
+import (
+	"encoding/binary"
+	"fmt"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The primitives, in engine_linux_$GOARCH.s: the same signatures, semantics
+// and status codes on every architecture. See the assembly for the
+// convention.
+
+//go:noescape
+func rsAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+
+//go:noescape
+func rsCAS(s *slots, want int, off uintptr, old, nv uint64) (val uint64, id int, st int)
+
+//go:noescape
+func rsCAS2(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
+
+//go:noescape
+func rsPop(s *slots, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int)
+
+//go:noescape
+func rsPush(s *slots, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int)
+
+//go:noescape
+func rsCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int)
+
+//go:noescape
+func primEntries(p *[nPrim]unsafe.Pointer)
+
+const nPrim = 6
+
+var primNames = [nPrim]string{"rsAdd", "rsCAS", "rsCAS2", "rsPop", "rsPush", "rsCopy"}
+
+// descs holds the address of each primitive's descriptor (struct rseq_cs,
+// 32 bytes, 32-byte aligned, in a page made read-only after start-up).
+// Read by assembly.
+var descs [nPrim]uintptr
+
+// descMem is the page that holds the descriptors.
+var descMem []byte
+
+func descPage() []byte  { return descMem }
+func descBase() uintptr { return uintptr(unsafe.Pointer(&descMem[0])) }
+
+// section is where one primitive's boundaries lie.
+type section struct {
+	start, postCommit, abort uintptr
+}
+
+// scanLen is how many bytes of a primitive's code findSection may look at;
+// its end marker lies well within.
+const scanLen = 2048
+
+// buildDescriptors finds every primitive's section (findSection, per
+// architecture), writes its descriptor into a fresh page and makes the page
+// read-only.
+func buildDescriptors() error {
+	var entries [nPrim]unsafe.Pointer
+	primEntries(&entries)
+	page, err := unix.Mmap(-1, 0, unix.Getpagesize(), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return err
+	}
+	for k, e := range entries {
+		// findSection stops at the end marker, which lies within the
+		// function.
+		code := unsafe.Slice((*byte)(e), scanLen)
+		sec, err := findSection(code, uintptr(e), commitStores[k])
+		if err != nil {
+			return fmt.Errorf("%s: %w", primNames[k], err)
+		}
+		d := page[k*32 : k*32+32] // version 0, flags 0
+		binary.LittleEndian.PutUint64(d[8:], uint64(sec.start))
+		binary.LittleEndian.PutUint64(d[16:], uint64(sec.postCommit-sec.start))
+		binary.LittleEndian.PutUint64(d[24:], uint64(sec.abort))
+		descs[k] = uintptr(unsafe.Pointer(&d[0]))
+	}
+	descMem = page
+	return unix.Mprotect(page, unix.PROT_READ)
+}

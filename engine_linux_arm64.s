@@ -1,0 +1,524 @@
+//go:build !race
+
+#include "textflag.h"
+#include "go_asm.h"
+#include "thread_linux_arm64.h"
+
+// The critical-section engine for linux/arm64: the same primitives, shape,
+// convention and status codes as engine_linux_amd64.s.
+//
+//	func rsX(s *slots, want int, off uintptr, args...) (val uint64, id int, st int)
+//
+//  1. Load the thread's area (THREAD_AREA, thread_linux_arm64.h) and store
+//     descriptor k's address into area.rseq_cs: this arms the section.
+//     Outside the section.
+//  2. start_ip: read the index (cpu_id or mm_cid, s.idOff). 0xFFFFFFFF,
+//     0xFFFFFFFE and anything >= s.n leave with stUnregistered; an explicit
+//     index (want >= 0) that is not this one leaves with stWrongCPU; a
+//     running fallback operation (fbActive != 0) leaves with stDiverted.
+//  3. The work: loads, compares, speculative stores into memory that is
+//     private until the commit.
+//  4. One committing store, the last instruction of the section: always a
+//     store-release (STLR), see below.
+//  5. post_commit_ip: write the results and return.
+//  6. After the returns: the signature, the instruction word brk #0x45e0
+//     (0xd428bc00, glibc's RSEQ_SIG for arm64), then the abort handler,
+//     which returns stAborted. The caller retries with the same arguments.
+//
+// Markers. Go asm cannot take a label's address, so the boundaries are
+// marked with instructions that do nothing: ORR XZR, XZR, XZR, LSL #n
+// (an ORR whose result goes to the zero register: a NOP by definition,
+// unlike the HINT space, whose unallocated immediates may gain a meaning,
+// as BTI and CHKFEAT did), with n = 48 + the tag of the amd64 markers: 49 (start), 51
+// (post-commit), 52 (end).
+// The Go toolchain never emits them. Instructions are 4 bytes and the
+// assembler pads nothing inside a straight line of code, so the section's
+// last instruction is exactly the word before the post-commit marker:
+// buildDescriptors checks it is the expected commit store, with no commit
+// marker needed (amd64 needs one: its instructions have variable length).
+//
+// Memory ordering. x86 is TSO; arm64 is not, and the structures above the
+// engine were written for x86's guarantees, so the sections restore the
+// ones they rely on:
+//   - every commit is STLR (release): everything the section and the code
+//     before it did (Push's slot, CopyAndStore's bytes, a reader's loads
+//     before RUnlock's count, a lock holder's writes before Unlock) is
+//     visible to another CPU before the commit is, to readers that load
+//     the committed word with an acquire (sync/atomic loads are LDAR);
+//   - rsCAS and rsCAS2 load the word they compare with LDAR (acquire):
+//     Locks.TryLock takes a lock with rsCAS, and the holder's later reads
+//     must not be satisfied before it saw the 0 that the unlocker's atomic
+//     compare-and-swap stored. CAS2's guard load is LDAR too, so it is
+//     ordered after the word's, as on x86.
+//   - rsAdd, rsPop, rsPush and rsCopy load their word plainly: it is this
+//     CPU's, written only by sections on this CPU (program order on one
+//     CPU) and by fallback operations, which membarrier fences.
+// A plain STR would do for a counter; STLR costs little more on current
+// cores and keeps one rule for every primitive.
+//
+// Registers (all primitives): R0 area, R1 scratch, R2 s, R3 want, R4 off,
+// R6 index, R7 block, R9 &block[off], R8 the word's value. No section
+// contains a call, a syscall or a stack access; R27 (REGTMP) is left to
+// the assembler for the ·symbol(SB) loads.
+
+#define MARK_START	WORD $0xaa1fc7ff	// orr xzr, xzr, xzr, lsl #49
+#define MARK_POST	WORD $0xaa1fcfff	// orr xzr, xzr, xzr, lsl #51
+#define MARK_END	WORD $0xaa1fd3ff	// orr xzr, xzr, xzr, lsl #52
+#define SIGNATURE	WORD $0xd428bc00	// brk #0x45e0
+
+// ARM(k): R0 = this thread's area; area.rseq_cs = descs[k]. Clobbers R1.
+#define ARM(k) \
+	THREAD_AREA(R0, R1); \
+	MOVD	·descs+(8*k)(SB), R1; \
+	MOVD	R1, const_offRseqCS(R0)
+
+// ENTER: the first instructions of every section. In: R0 area, R2 s, R3
+// want. Out: R6 = index, R7 = base + index*stride. Clobbers R1.
+// The CSEL makes R1 = (want < 0 ? index : want), so one compare checks an
+// explicit index and passes the current one.
+#define ENTER \
+	MOVD	slots_idOff(R2), R1; \
+	MOVWU	(R0)(R1), R6; \
+	MOVD	slots_n(R2), R1; \
+	CMP	R1, R6; \
+	BHS	unreg; \
+	CMP	$0, R3; \
+	CSEL	LT, R6, R3, R1; \
+	CMP	R1, R6; \
+	BNE	wrong; \
+	MOVWU	·fbActive(SB), R1; \
+	CBNZW	R1, divert; \
+	MOVD	slots_stride(R2), R1; \
+	MOVD	slots_base(R2), R7; \
+	MADD	R1, R7, R6, R7
+
+// func rsAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+// *(block+off) += delta; val = the new value.
+// Registers: R5 delta.
+TEXT ·rsAdd(SB), NOSPLIT, $0-56
+	MOVD	s+0(FP), R2
+	MOVD	want+8(FP), R3
+	MOVD	off+16(FP), R4
+	MOVD	delta+24(FP), R5
+	ARM(0)
+	MARK_START
+	// ---- section begins (start_ip) ----
+	ENTER
+	ADD	R4, R7, R9
+	MOVD	(R9), R8
+	ADD	R5, R8, R8
+	STLR	R8, (R9)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	MOVD	R8, val+32(FP)
+	MOVD	R6, id+40(FP)
+	MOVD	$const_stCommitted, R1
+	MOVD	R1, st+48(FP)
+	RET
+unreg:
+	MOVD	ZR, val+32(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+40(FP)
+	MOVD	$const_stUnregistered, R1
+	MOVD	R1, st+48(FP)
+	RET
+wrong:
+	MOVD	ZR, val+32(FP)
+	MOVD	R6, id+40(FP)
+	MOVD	$const_stWrongCPU, R1
+	MOVD	R1, st+48(FP)
+	RET
+divert:
+	MOVD	ZR, val+32(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+40(FP)
+	MOVD	$const_stDiverted, R1
+	MOVD	R1, st+48(FP)
+	RET
+	SIGNATURE
+	// abort_ip: the kernel moved us here from inside the section.
+	MOVD	ZR, val+32(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+40(FP)
+	MOVD	$const_stAborted, R1
+	MOVD	R1, st+48(FP)
+	RET
+	MARK_END
+
+// func rsCAS(s *slots, want int, off uintptr, old, nv uint64) (val uint64, id int, st int)
+// if *(block+off) == old { *(block+off) = nv }; val = the value found.
+// Registers: R5 old, R10 nv.
+TEXT ·rsCAS(SB), NOSPLIT, $0-64
+	MOVD	s+0(FP), R2
+	MOVD	want+8(FP), R3
+	MOVD	off+16(FP), R4
+	MOVD	old+24(FP), R5
+	MOVD	nv+32(FP), R10
+	ARM(1)
+	MARK_START
+	// ---- section begins (start_ip) ----
+	ENTER
+	ADD	R4, R7, R9
+	LDAR	(R9), R8	// acquire: a lock taken here orders the holder's reads
+	CMP	R5, R8
+	BNE	fail
+	STLR	R10, (R9)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	MOVD	R8, val+40(FP)
+	MOVD	R6, id+48(FP)
+	MOVD	$const_stCommitted, R1
+	MOVD	R1, st+56(FP)
+	RET
+fail:
+	MOVD	R8, val+40(FP)
+	MOVD	R6, id+48(FP)
+	MOVD	$const_stFailed, R1
+	MOVD	R1, st+56(FP)
+	RET
+unreg:
+	MOVD	ZR, val+40(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+48(FP)
+	MOVD	$const_stUnregistered, R1
+	MOVD	R1, st+56(FP)
+	RET
+wrong:
+	MOVD	ZR, val+40(FP)
+	MOVD	R6, id+48(FP)
+	MOVD	$const_stWrongCPU, R1
+	MOVD	R1, st+56(FP)
+	RET
+divert:
+	MOVD	ZR, val+40(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+48(FP)
+	MOVD	$const_stDiverted, R1
+	MOVD	R1, st+56(FP)
+	RET
+	SIGNATURE
+	// abort_ip
+	MOVD	ZR, val+40(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+48(FP)
+	MOVD	$const_stAborted, R1
+	MOVD	R1, st+56(FP)
+	RET
+	MARK_END
+
+// func rsCAS2(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
+// if *(block+off) == old && *guard == gval { *(block+off) = nv }; val =
+// the value found at block+off.
+// Registers: R5 old, R10 nv, R11 guard, R12 gval, R13 the guard's value.
+TEXT ·rsCAS2(SB), NOSPLIT, $0-80
+	MOVD	s+0(FP), R2
+	MOVD	want+8(FP), R3
+	MOVD	off+16(FP), R4
+	MOVD	old+24(FP), R5
+	MOVD	nv+32(FP), R10
+	MOVD	guard+40(FP), R11
+	MOVD	gval+48(FP), R12
+	ARM(2)
+	MARK_START
+	// ---- section begins (start_ip) ----
+	ENTER
+	ADD	R4, R7, R9
+	LDAR	(R9), R8	// acquire, as in rsCAS
+	CMP	R5, R8
+	BNE	fail
+	LDAR	(R11), R13	// second guard, ordered after the first load
+	CMP	R12, R13
+	BNE	fail
+	STLR	R10, (R9)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	MOVD	R8, val+56(FP)
+	MOVD	R6, id+64(FP)
+	MOVD	$const_stCommitted, R1
+	MOVD	R1, st+72(FP)
+	RET
+fail:
+	MOVD	R8, val+56(FP)
+	MOVD	R6, id+64(FP)
+	MOVD	$const_stFailed, R1
+	MOVD	R1, st+72(FP)
+	RET
+unreg:
+	MOVD	ZR, val+56(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+64(FP)
+	MOVD	$const_stUnregistered, R1
+	MOVD	R1, st+72(FP)
+	RET
+wrong:
+	MOVD	ZR, val+56(FP)
+	MOVD	R6, id+64(FP)
+	MOVD	$const_stWrongCPU, R1
+	MOVD	R1, st+72(FP)
+	RET
+divert:
+	MOVD	ZR, val+56(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+64(FP)
+	MOVD	$const_stDiverted, R1
+	MOVD	R1, st+72(FP)
+	RET
+	SIGNATURE
+	// abort_ip
+	MOVD	ZR, val+56(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+64(FP)
+	MOVD	$const_stAborted, R1
+	MOVD	R1, st+72(FP)
+	RET
+	MARK_END
+
+// func rsPop(s *slots, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int)
+// A per-index LIFO: a count at block+off and capacity words at
+// block+arrOff. if count == 0: stFailed; if count > capacity: stCorrupt;
+// else val = arr[count-1] and count-- (the commit).
+// Registers: R5 arrOff, R10 capacity, R11 &arr[0], R13 value.
+TEXT ·rsPop(SB), NOSPLIT, $0-64
+	MOVD	s+0(FP), R2
+	MOVD	want+8(FP), R3
+	MOVD	off+16(FP), R4
+	MOVD	arrOff+24(FP), R5
+	MOVD	capacity+32(FP), R10
+	ARM(3)
+	MARK_START
+	// ---- section begins (start_ip) ----
+	ENTER
+	ADD	R4, R7, R9
+	MOVD	(R9), R8
+	CBZ	R8, fail	// empty
+	CMP	R10, R8
+	BHI	corrupt	// a count past the array: never index with it
+	SUB	$1, R8, R8
+	ADD	R5, R7, R11
+	MOVD	(R11)(R8<<3), R13
+	STLR	R8, (R9)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	MOVD	R13, val+40(FP)
+	MOVD	R6, id+48(FP)
+	MOVD	$const_stCommitted, R1
+	MOVD	R1, st+56(FP)
+	RET
+fail:
+	MOVD	ZR, val+40(FP)
+	MOVD	R6, id+48(FP)
+	MOVD	$const_stFailed, R1
+	MOVD	R1, st+56(FP)
+	RET
+corrupt:
+	MOVD	R8, val+40(FP)
+	MOVD	R6, id+48(FP)
+	MOVD	$const_stCorrupt, R1
+	MOVD	R1, st+56(FP)
+	RET
+unreg:
+	MOVD	ZR, val+40(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+48(FP)
+	MOVD	$const_stUnregistered, R1
+	MOVD	R1, st+56(FP)
+	RET
+wrong:
+	MOVD	ZR, val+40(FP)
+	MOVD	R6, id+48(FP)
+	MOVD	$const_stWrongCPU, R1
+	MOVD	R1, st+56(FP)
+	RET
+divert:
+	MOVD	ZR, val+40(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+48(FP)
+	MOVD	$const_stDiverted, R1
+	MOVD	R1, st+56(FP)
+	RET
+	SIGNATURE
+	// abort_ip
+	MOVD	ZR, val+40(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+48(FP)
+	MOVD	$const_stAborted, R1
+	MOVD	R1, st+56(FP)
+	RET
+	MARK_END
+
+// func rsPush(s *slots, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int)
+// The push of rsPop's LIFO: if count == capacity: stFailed (full); if
+// count > capacity: stCorrupt; else arr[count] = v (speculative: the slot
+// is not live until the count covers it) and count++ (the commit, a
+// release: the slot is visible before the count that covers it); val =
+// the new count.
+// Registers: R5 arrOff, R10 capacity, R12 v, R11 &arr[0].
+TEXT ·rsPush(SB), NOSPLIT, $0-72
+	MOVD	s+0(FP), R2
+	MOVD	want+8(FP), R3
+	MOVD	off+16(FP), R4
+	MOVD	arrOff+24(FP), R5
+	MOVD	capacity+32(FP), R10
+	MOVD	v+40(FP), R12
+	ARM(4)
+	MARK_START
+	// ---- section begins (start_ip) ----
+	ENTER
+	ADD	R4, R7, R9
+	MOVD	(R9), R8
+	CMP	R10, R8
+	BHI	corrupt
+	BEQ	fail	// full
+	ADD	R5, R7, R11
+	MOVD	R12, (R11)(R8<<3)	// speculative store
+	ADD	$1, R8, R8
+	STLR	R8, (R9)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	MOVD	R8, val+48(FP)
+	MOVD	R6, id+56(FP)
+	MOVD	$const_stCommitted, R1
+	MOVD	R1, st+64(FP)
+	RET
+fail:
+	MOVD	R8, val+48(FP)
+	MOVD	R6, id+56(FP)
+	MOVD	$const_stFailed, R1
+	MOVD	R1, st+64(FP)
+	RET
+corrupt:
+	MOVD	R8, val+48(FP)
+	MOVD	R6, id+56(FP)
+	MOVD	$const_stCorrupt, R1
+	MOVD	R1, st+64(FP)
+	RET
+unreg:
+	MOVD	ZR, val+48(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+56(FP)
+	MOVD	$const_stUnregistered, R1
+	MOVD	R1, st+64(FP)
+	RET
+wrong:
+	MOVD	ZR, val+48(FP)
+	MOVD	R6, id+56(FP)
+	MOVD	$const_stWrongCPU, R1
+	MOVD	R1, st+64(FP)
+	RET
+divert:
+	MOVD	ZR, val+48(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+56(FP)
+	MOVD	$const_stDiverted, R1
+	MOVD	R1, st+64(FP)
+	RET
+	SIGNATURE
+	// abort_ip
+	MOVD	ZR, val+48(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+56(FP)
+	MOVD	$const_stAborted, R1
+	MOVD	R1, st+64(FP)
+	RET
+	MARK_END
+
+// func rsCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int)
+// if *(block+off) == expect { copy n bytes from src to block+dstOff
+// (speculative); *(block+off) = nv (the commit, a release: the bytes are
+// visible before the word) }; val = the value found.
+// n is at most MaxCopy (checked by the caller).
+// Registers: R5 expect, R10 dstOff then the destination cursor, R11 source
+// cursor, R12 bytes left, R13 nv, R14 the copied word.
+TEXT ·rsCopy(SB), NOSPLIT, $0-88
+	MOVD	s+0(FP), R2
+	MOVD	want+8(FP), R3
+	MOVD	off+16(FP), R4
+	MOVD	expect+24(FP), R5
+	MOVD	dstOff+32(FP), R10
+	MOVD	src+40(FP), R11
+	MOVD	n+48(FP), R12
+	MOVD	nv+56(FP), R13
+	ARM(5)
+	MARK_START
+	// ---- section begins (start_ip) ----
+	ENTER
+	ADD	R4, R7, R9
+	MOVD	(R9), R8
+	CMP	R5, R8
+	BNE	fail
+	ADD	R7, R10, R10
+copy8:
+	CMP	$8, R12
+	BLO	copy1
+	MOVD.P	8(R11), R14
+	MOVD.P	R14, 8(R10)	// speculative
+	SUB	$8, R12, R12
+	B	copy8
+copy1:
+	CBZ	R12, copied
+	MOVBU.P	1(R11), R14
+	MOVB.P	R14, 1(R10)	// speculative
+	SUB	$1, R12, R12
+	B	copy1
+copied:
+	STLR	R13, (R9)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	MOVD	R5, val+64(FP)
+	MOVD	R6, id+72(FP)
+	MOVD	$const_stCommitted, R1
+	MOVD	R1, st+80(FP)
+	RET
+fail:
+	MOVD	R8, val+64(FP)
+	MOVD	R6, id+72(FP)
+	MOVD	$const_stFailed, R1
+	MOVD	R1, st+80(FP)
+	RET
+unreg:
+	MOVD	ZR, val+64(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+72(FP)
+	MOVD	$const_stUnregistered, R1
+	MOVD	R1, st+80(FP)
+	RET
+wrong:
+	MOVD	ZR, val+64(FP)
+	MOVD	R6, id+72(FP)
+	MOVD	$const_stWrongCPU, R1
+	MOVD	R1, st+80(FP)
+	RET
+divert:
+	MOVD	ZR, val+64(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+72(FP)
+	MOVD	$const_stDiverted, R1
+	MOVD	R1, st+80(FP)
+	RET
+	SIGNATURE
+	// abort_ip
+	MOVD	ZR, val+64(FP)
+	MOVD	$-1, R1
+	MOVD	R1, id+72(FP)
+	MOVD	$const_stAborted, R1
+	MOVD	R1, st+80(FP)
+	RET
+	MARK_END
+
+// func primEntries(p *[nPrim]unsafe.Pointer): the code addresses of the
+// primitives, in descriptor order.
+TEXT ·primEntries(SB), NOSPLIT, $0-8
+	MOVD	p+0(FP), R0
+	MOVD	$·rsAdd(SB), R1
+	MOVD	R1, 0(R0)
+	MOVD	$·rsCAS(SB), R1
+	MOVD	R1, 8(R0)
+	MOVD	$·rsCAS2(SB), R1
+	MOVD	R1, 16(R0)
+	MOVD	$·rsPop(SB), R1
+	MOVD	R1, 24(R0)
+	MOVD	$·rsPush(SB), R1
+	MOVD	R1, 32(R0)
+	MOVD	$·rsCopy(SB), R1
+	MOVD	R1, 40(R0)
+	RET
