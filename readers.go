@@ -41,7 +41,7 @@ func NodeID() int {
 // ConcurrencyID returns the calling thread's concurrency id (the kernel's
 // mm_cid: dense in [0, min(threads, CPUs)), unique among the process's
 // running threads), or -1 where it is not available: kernels before 6.3,
-// and whenever rseq is not used (see GetInfo).
+// and whenever rseq is not used (see Info).
 func ConcurrencyID() int {
 	if engineOn && info.ConcurrencyID {
 		return readID(offMMCID)

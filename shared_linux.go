@@ -17,7 +17,7 @@ import (
 // it holds against want. Opening processes are serialized by an exclusive
 // flock on the file, held until the layout is checked.
 func mapShared(f *os.File, want sharedLayout) (slabMem, sharedLayout, error) {
-	if in := GetInfo(); !in.Usable {
+	if in := Info(); !in.Usable {
 		return slabMem{}, sharedLayout{}, fmt.Errorf("%w: this process runs the fallback (%s)", ErrSharedUnsupported, in.Reason)
 	}
 	defer runtime.KeepAlive(f)

@@ -13,7 +13,7 @@ import (
 func sharedOrSkip[T any](t *testing.T, open func() (T, error)) T {
 	t.Helper()
 	v, err := open()
-	if !GetInfo().Usable {
+	if !Info().Usable {
 		if !errors.Is(err, ErrSharedUnsupported) {
 			t.Fatalf("opened shared memory without the engine (err %v)", err)
 		}
@@ -85,7 +85,7 @@ func TestSharedRingTwoMappings(t *testing.T) {
 }
 
 func TestSharedOpenErrors(t *testing.T) {
-	if !GetInfo().Usable {
+	if !Info().Usable {
 		t.Skip("no engine: every open fails (TestSharedCounterTwoMappings checks how)")
 	}
 	dir := t.TempDir()

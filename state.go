@@ -7,7 +7,7 @@ import "sync/atomic"
 var engineOn bool
 
 // info is the start-up picture of the process, filled once by setup.
-var info = Info{Signature: 0}
+var info Status
 
 // threadFailures counts threads that could not register.
 var threadFailures atomic.Uint64
@@ -16,9 +16,9 @@ var threadFailures atomic.Uint64
 // It is touched only on the abort path.
 var aborts atomic.Uint64
 
-// GetInfo returns what this kernel and process support and what the library
+// Info returns what this kernel and process support and what the library
 // chose. The result is computed at start-up; only ThreadFailures changes.
-func GetInfo() Info {
+func Info() Status {
 	in := info
 	in.ThreadFailures = threadFailures.Load()
 	return in

@@ -26,7 +26,7 @@ func runBench(args []string) error {
 	if *goroutines < 1 || *ops < 1 || *rounds < 1 {
 		return fmt.Errorf("bench: -goroutines, -ops and -rounds must be positive")
 	}
-	in := rseq.GetInfo()
+	in := rseq.Info()
 	path := "rseq"
 	if !in.Usable {
 		path = "fallback: " + in.Reason.String()

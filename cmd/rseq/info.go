@@ -38,7 +38,7 @@ func runInfo(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	in := rseq.GetInfo()
+	in := rseq.Info()
 	if !*asJSON {
 		fmt.Print(in)
 		fmt.Printf("%-16s %d\n", "current CPU", rseq.CPU())

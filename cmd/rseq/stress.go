@@ -356,7 +356,7 @@ func newReporter(out io.Writer, asJSON bool) *reporter {
 }
 
 func engineName() string {
-	in := rseq.GetInfo()
+	in := rseq.Info()
 	if in.Usable {
 		return fmt.Sprintf("rseq (%s, owner %s)", in.Mode, in.Owner)
 	}
