@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func TestStressFlags(t *testing.T) {
 		}
 	}
 	// -duration stops a run long before its reps; it is not a violation.
-	res := runOne(stressOpts{Type: "fence", Goroutines: 4, Reps: 1 << 40, Index: "cpu", Duration: 200 * time.Millisecond, Yield: 3}, nil)
+	res := runOne(stressOpts{Type: "fence", Goroutines: 4, Reps: math.MaxInt32, Index: "cpu", Duration: 200 * time.Millisecond, Yield: 3}, nil)
 	if !res.Stopped || res.Count != 0 {
 		t.Fatalf("stopped=%v violations %q", res.Stopped, res.Violations)
 	}
