@@ -18,12 +18,13 @@ import (
 //     area (internal/libc), registered here on first use.
 //   - regPureGo: no C library; threadWord is a word of the Go runtime's
 //     per-thread block (m.tls[1], unused by the runtime on linux/amd64 and
-//     linux/arm64), zero on a new thread. On arm64 threadWord is
-//     TPIDR_EL0 + m.tls[1], in every mode: TPIDR_EL0 is 0 in pure Go and
-//     m.tls[1] is 0 with a C library (thread_linux_arm64.go). areaOff is the address of unsetArea, and a
-//     registered thread stores (its area - &unsetArea) in the word, so the
-//     same addition yields its area, and a new thread lands on unsetArea,
-//     whose cpu_id says "not registered".
+//     linux/arm64), zero on a new thread. areaOff is the address of
+//     unsetArea, and a registered thread stores (its area - &unsetArea) in
+//     the word, so the same addition yields its area, and a new thread
+//     lands on unsetArea, whose cpu_id says "not registered".
+//
+// On arm64 threadWord is TPIDR_EL0 + m.tls[1] in every mode: TPIDR_EL0 is
+// 0 in pure Go and m.tls[1] is 0 with a C library (thread_linux_arm64.go).
 type regMode int
 
 const (
