@@ -237,7 +237,15 @@ func BenchmarkSliceLock(b *testing.B) {
 					lock.Store(0)
 					per[w] = append(per[w], int64(d))
 				}
-				for range n {
+				for i := range n {
+					if i%256 == 255 {
+						// Go's sysmon preempts a goroutine that has run
+						// 10 ms without a break (SIGURG), and a locked
+						// one then waits for its P through a futex: that
+						// would land inside holds, plain or not. Take
+						// the break here, outside the lock.
+						runtime.Gosched()
+					}
 					for spins := 0; ; spins++ {
 						if ext {
 							if g, _ := SliceExtension(section); g {
