@@ -57,7 +57,10 @@ func sliceThread() (unsafe.Pointer, error) {
 		sliceKernelErr.Store(err)
 		return nil, err
 	case errnoENOTSUPP:
-		err := &SliceUnavailableError{Reason: SliceDisabled, Detail: "kernel " + info.Kernel, Err: e}
+		// A kernel that offers the extension to a V2 area shows
+		// SLICE_EXT_AVAILABLE in its flags at registration.
+		err := &SliceUnavailableError{Reason: SliceDisabled, Err: e,
+			Detail: fmt.Sprintf("kernel %s, area flags %#x", info.Kernel, readArea32(offFlags))}
 		sliceKernelErr.Store(err)
 		return nil, err
 	case unix.ENXIO: // the kernel sees no area for this thread

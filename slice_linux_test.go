@@ -293,3 +293,21 @@ func BenchmarkSliceLock(b *testing.B) {
 	b.ReportMetric(long(plain), "long-plain")
 	b.ReportMetric(long(ext), "long-ext")
 }
+
+// sliceCheckArea: on a thread that used the extension, the kernel shows it
+// enabled in the flags, and the request byte is clear between calls.
+func sliceCheckArea(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if _, err := SliceExtension(func() {}); err != nil {
+		t.Fatal(err)
+	}
+	flags, ctrl := readArea32(offFlags), readArea32(offSliceRequest)
+	t.Logf("flags %#x, slice_ctrl %#x", flags, ctrl)
+	if flags&flagSliceEnabled == 0 || flags&flagSliceAvailable == 0 {
+		t.Fatalf("flags %#x lack SLICE_EXT_AVAILABLE|ENABLED", flags)
+	}
+	if ctrl&0xff != 0 {
+		t.Fatalf("request byte set after SliceExtension returned: slice_ctrl %#x", ctrl)
+	}
+}

@@ -65,6 +65,7 @@ func TestSliceUnavailableOrRuns(t *testing.T) {
 	if calls != 1 {
 		t.Fatalf("f ran %d times", calls)
 	}
+	sliceCheckArea(t)
 }
 
 func TestSlicePanicInF(t *testing.T) {
