@@ -209,8 +209,9 @@ func BenchmarkSliceLock(b *testing.B) {
 	// which no kernel extension can help with.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads + 1))
 	n := max(b.N/threads, 1)
-	run := func(ext bool) (holds []int64, grants uint64) {
+	run := func(ext bool) (holds []int64, grants, preempts uint64) {
 		var lock atomic.Uint32
+		var nivcsw atomic.Int64
 		var wg sync.WaitGroup
 		per := make([][]int64, threads)
 		var granted atomic.Uint64
@@ -222,6 +223,12 @@ func BenchmarkSliceLock(b *testing.B) {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
 				slicePin(b, 0)
+				var ru0, ru1 unix.Rusage
+				unix.Getrusage(unix.RUSAGE_THREAD, &ru0)
+				defer func() {
+					unix.Getrusage(unix.RUSAGE_THREAD, &ru1)
+					nivcsw.Add(ru1.Nivcsw - ru0.Nivcsw)
+				}()
 				// section takes the lock if it is free, holds it across the
 				// work and releases it; it never spins or makes a system
 				// call, so with the extension it runs entirely under the
@@ -269,11 +276,11 @@ func BenchmarkSliceLock(b *testing.B) {
 			holds = append(holds, p...)
 		}
 		slices.Sort(holds)
-		return holds, granted.Load()
+		return holds, granted.Load(), uint64(nivcsw.Load())
 	}
 	b.ResetTimer()
-	plain, _ := run(false)
-	ext, grants := run(true)
+	plain, _, prePlain := run(false)
+	ext, grants, preExt := run(true)
 	b.StopTimer()
 	q := func(s []int64, p float64) float64 { return float64(s[min(len(s)-1, int(p*float64(len(s))))]) }
 	for _, m := range []struct {
@@ -292,6 +299,9 @@ func BenchmarkSliceLock(b *testing.B) {
 	}
 	b.ReportMetric(long(plain), "long-plain")
 	b.ReportMetric(long(ext), "long-ext")
+	// Involuntary context switches of the three threads (preemptions).
+	b.ReportMetric(float64(prePlain), "preempt-plain")
+	b.ReportMetric(float64(preExt), "preempt-ext")
 }
 
 // sliceCheckArea: on a thread that used the extension, the kernel shows it
