@@ -198,6 +198,17 @@ func TestSliceGranted(t *testing.T) {
 // Reports the hold times (acquire to release) of both, and their ratios
 // (extension / plain): a holder preempted while holding the lock makes
 // everyone wait for its next time slice, which the extension avoids.
+//
+// Measured 2026-11-22 in the slice-amd64 VM (qemu TCG, 2 vCPUs, on a busy
+// 2-core host), -test.benchtime=300000x -test.count=5: grants/op
+// 0.00001-0.0004 (5-115 grants per 300000 holds), ratios p50 1.00-1.015,
+// p99 0.78-1.29, max 0.11-15 (noise); holds over 50 µs 520-970 with and
+// 590-870 without; involuntary switches 1877-2658 with, 1960-2604
+// without. That is, no measurable effect under TCG: the default 5 µs
+// extension mostly expires before the section ends there (with debugfs
+// rseq/slice_ext_nsec at 50000, grants rose about 100-fold, 0.0012-0.0014
+// per hold), and most long holds are stalls of the emulated vCPU that no
+// guest scheduler decision causes. Real hardware is needed for a verdict.
 func BenchmarkSliceLock(b *testing.B) {
 	if err := SliceExtensionAvailable(); err != nil {
 		b.Skipf("time slice extension not available: %v", err)
