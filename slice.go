@@ -100,7 +100,10 @@ func (e *SliceUnavailableError) Unwrap() error        { return e.Err }
 // short extension instead (5 µs by default, at most 50 µs), so a lock held
 // in f is not held across a preemption. When f returns the request is
 // cleared and, if an extension was granted, the CPU is given back at once
-// with rseq_slice_yield(2): granted reports that this happened.
+// with rseq_slice_yield(2): granted reports that this happened. An
+// extension that ran out before f returned (or that a system call in f
+// revoked) ends in an ordinary preemption, and the kernel clears the
+// granted flag: granted is false then.
 //
 // The goroutine is locked to its thread for the duration. The first call on
 // a thread enables the extension for it (prctl PR_RSEQ_SLICE_EXTENSION_SET).
