@@ -238,7 +238,7 @@ func BenchmarkSliceLock(b *testing.B) {
 				unix.Getrusage(unix.RUSAGE_THREAD, &ru0)
 				defer func() {
 					unix.Getrusage(unix.RUSAGE_THREAD, &ru1)
-					nivcsw.Add(ru1.Nivcsw - ru0.Nivcsw)
+					nivcsw.Add(int64(ru1.Nivcsw - ru0.Nivcsw))
 				}()
 				// section takes the lock if it is free, holds it across the
 				// work and releases it; it never spins or makes a system
