@@ -28,6 +28,20 @@ func BenchmarkCounter(b *testing.B) {
 			}
 		})
 	})
+	// The ceiling of any sharded counter on this machine: a plain
+	// (non-atomic) increment of the P's own word, pinned to the P so that
+	// it is correct. No per-CPU scheme can be faster than this; the ratio
+	// atomic / ceiling bounds the speed-up one can expect here.
+	b.Run("ceiling:plain-per-P", func(b *testing.B) {
+		s := make([]perPSlot, 256)
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				s[procPin()&255].n++
+				procUnpin()
+			}
+		})
+	})
 	b.Run("xsync.Counter", func(b *testing.B) {
 		c := xsync.NewCounter()
 		b.SetParallelism(4)
