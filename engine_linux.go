@@ -35,6 +35,15 @@ func rsCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src 
 //go:noescape
 func primEntries(p *[nPrim]unsafe.Pointer)
 
+// sectionDelayBuilt reports whether the primitives were assembled with
+// -D=RSEQ_DELAY: then every section spins sectionDelay+1 iterations just
+// before its commit. A testing aid (delay_linux_test.go); normal builds
+// have no such code.
+func sectionDelayBuilt() bool
+
+// sectionDelay is the spin count of the delay builds. Read by assembly.
+var sectionDelay int64
+
 const nPrim = 6
 
 var primNames = [nPrim]string{"rsAdd", "rsCAS", "rsCAS2", "rsPop", "rsPush", "rsCopy"}

@@ -37,6 +37,20 @@
 #define MARK_END	BYTE $0x0f; BYTE $0x1f; BYTE $0x84; BYTE $0x00; LONG $0x51535204
 #define SIGNATURE	BYTE $0x0f; BYTE $0xb9; BYTE $0x3d; LONG $0x53053053
 
+// DELAY(r): nothing, unless the package is assembled with -D=RSEQ_DELAY
+// (go test -asmflags=-D=RSEQ_DELAY, see delay_linux_test.go). Then it
+// spins sectionDelay+1 iterations on register r, just before the commit,
+// to widen the window in which preemption, signals and other CPUs can
+// interfere with a section. r must be dead at that point.
+#ifdef RSEQ_DELAY
+#define DELAY(r) \
+	MOVQ	·sectionDelay(SB), r; \
+	DECQ	r; \
+	JGE	-1(PC)	/* back to the DECQ */
+#else
+#define DELAY(r)
+#endif
+
 // ARM(k): AX = this thread's area; area.rseq_cs = descs[k]. Clobbers R10.
 #define ARM(k) \
 	MOVQ	0(FS), AX; \
@@ -79,6 +93,7 @@ TEXT ·rsAdd(SB), NOSPLIT, $0-56
 	ENTER
 	MOVQ	(DX)(DI*1), R8
 	ADDQ	R9, R8
+	DELAY(R10)
 	MARK_COMMIT
 	MOVQ	R8, (DX)(DI*1)	// commit
 	MARK_POST
@@ -127,6 +142,7 @@ TEXT ·rsCAS(SB), NOSPLIT, $0-64
 	MOVQ	(DX)(DI*1), R8
 	CMPQ	R8, R9
 	JNE	fail
+	DELAY(R10)
 	MARK_COMMIT
 	MOVQ	R12, (DX)(DI*1)	// commit
 	MARK_POST
@@ -185,6 +201,7 @@ TEXT ·rsCAS2(SB), NOSPLIT, $0-80
 	JNE	fail
 	CMPQ	(R13), R10	// second guard
 	JNE	fail
+	DELAY(R10)
 	MARK_COMMIT
 	MOVQ	R12, (DX)(DI*1)	// commit
 	MARK_POST
@@ -246,6 +263,7 @@ TEXT ·rsPop(SB), NOSPLIT, $0-64
 	DECQ	R8
 	LEAQ	(DX)(R9*1), R11
 	MOVQ	(R11)(R8*8), R13
+	DELAY(R10)
 	MARK_COMMIT
 	MOVQ	R8, (DX)(DI*1)	// commit
 	MARK_POST
@@ -312,6 +330,7 @@ TEXT ·rsPush(SB), NOSPLIT, $0-72
 	LEAQ	(DX)(R9*1), R11
 	MOVQ	R13, (R11)(R8*8)	// speculative store
 	INCQ	R8
+	DELAY(R10)
 	MARK_COMMIT
 	MOVQ	R8, (DX)(DI*1)	// commit
 	MARK_POST
@@ -396,6 +415,7 @@ copy1:
 	DECQ	R13
 	JMP	copy1
 copied:
+	DELAY(R12)
 	MARK_COMMIT
 	MOVQ	R10, (DX)(DI*1)	// commit
 	MARK_POST
@@ -448,4 +468,13 @@ TEXT ·primEntries(SB), NOSPLIT, $0-8
 	MOVQ	AX, 32(DI)
 	LEAQ	·rsCopy(SB), AX
 	MOVQ	AX, 40(DI)
+	RET
+
+// func sectionDelayBuilt() bool: whether DELAY is compiled in.
+TEXT ·sectionDelayBuilt(SB), NOSPLIT, $0-1
+#ifdef RSEQ_DELAY
+	MOVB	$1, ret+0(FP)
+#else
+	MOVB	$0, ret+0(FP)
+#endif
 	RET

@@ -66,6 +66,20 @@
 #define MARK_END	WORD $0xaa1fd3ff	// orr xzr, xzr, xzr, lsl #52
 #define SIGNATURE	WORD $0xd428bc00	// brk #0x45e0
 
+// DELAY: nothing, unless the package is assembled with -D=RSEQ_DELAY
+// (go test -asmflags=-D=RSEQ_DELAY, see delay_linux_test.go). Then it
+// spins sectionDelay+1 iterations on R15 (unused by every section), just
+// before the commit, to widen the window in which preemption, signals and
+// other CPUs can interfere with a section.
+#ifdef RSEQ_DELAY
+#define DELAY \
+	MOVD	·sectionDelay(SB), R15; \
+	SUBS	$1, R15, R15; \
+	BGE	-1(PC)	/* back to the SUBS */
+#else
+#define DELAY
+#endif
+
 // ARM(k): R0 = this thread's area; area.rseq_cs = descs[k]. Clobbers R1.
 #define ARM(k) \
 	THREAD_AREA(R0, R1); \
@@ -107,6 +121,7 @@ TEXT ·rsAdd(SB), NOSPLIT, $0-56
 	ADD	R4, R7, R9
 	MOVD	(R9), R8
 	ADD	R5, R8, R8
+	DELAY
 	STLR	R8, (R9)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
@@ -162,6 +177,7 @@ TEXT ·rsCAS(SB), NOSPLIT, $0-64
 	LDAR	(R9), R8	// acquire: a lock taken here orders the holder's reads
 	CMP	R5, R8
 	BNE	fail
+	DELAY
 	STLR	R10, (R9)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
@@ -229,6 +245,7 @@ TEXT ·rsCAS2(SB), NOSPLIT, $0-80
 	LDAR	(R11), R13	// second guard, ordered after the first load
 	CMP	R12, R13
 	BNE	fail
+	DELAY
 	STLR	R10, (R9)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
@@ -296,6 +313,7 @@ TEXT ·rsPop(SB), NOSPLIT, $0-64
 	SUB	$1, R8, R8
 	ADD	R5, R7, R11
 	MOVD	(R11)(R8<<3), R13
+	DELAY
 	STLR	R8, (R9)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
@@ -372,6 +390,7 @@ TEXT ·rsPush(SB), NOSPLIT, $0-72
 	ADD	R5, R7, R11
 	MOVD	R12, (R11)(R8<<3)	// speculative store
 	ADD	$1, R8, R8
+	DELAY
 	STLR	R8, (R9)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
@@ -461,6 +480,7 @@ copy1:
 	SUB	$1, R12, R12
 	B	copy1
 copied:
+	DELAY
 	STLR	R13, (R9)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
@@ -521,4 +541,14 @@ TEXT ·primEntries(SB), NOSPLIT, $0-8
 	MOVD	R1, 32(R0)
 	MOVD	$·rsCopy(SB), R1
 	MOVD	R1, 40(R0)
+	RET
+
+// func sectionDelayBuilt() bool: whether DELAY is compiled in.
+TEXT ·sectionDelayBuilt(SB), NOSPLIT, $0-1
+#ifdef RSEQ_DELAY
+	MOVD	$1, R0
+#else
+	MOVD	$0, R0
+#endif
+	MOVB	R0, ret+0(FP)
 	RET

@@ -6,6 +6,9 @@
 #
 #   bash scripts/test.sh          # everything below
 #   SHORT=1 bash scripts/test.sh  # -short: fewer operations per test
+#
+# The delay variant assembles every critical section with a spin just
+# before its commit (DELAY in engine_linux_$GOARCH.s; delay_linux_test.go).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 short=${SHORT:+-short}
@@ -22,6 +25,10 @@ for t in linux/arm64 linux/386 linux/riscv64 darwin/amd64 darwin/arm64 windows/a
 	GOOS=${t%/*} GOARCH=${t#*/} CGO_ENABLED=0 go test -c -o /dev/null .
 	echo "   $t: vet, build, test build ok"
 done
+# The delay build (sections spin just before their commit) on the other
+# engine architecture: it must assemble there too.
+GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go test -c -o /dev/null -asmflags=-D=RSEQ_DELAY .
+echo "   linux/arm64: delay build ok"
 
 run() { # run LABEL ENV... -- GO-TEST-ARGS...
 	local label=$1; shift
@@ -33,6 +40,7 @@ run() { # run LABEL ENV... -- GO-TEST-ARGS...
 run "pure Go (CGO_ENABLED=0), own V2-ready registration" CGO_ENABLED=0 GORSEQ_EXPECT=library -- ./...
 run "cgo, glibc's registration" CGO_ENABLED=1 GORSEQ_EXPECT=libc -- ./...
 run "cgo, glibc.pthread.rseq=0: own thread-local area" CGO_ENABLED=1 GLIBC_TUNABLES=glibc.pthread.rseq=0 GORSEQ_EXPECT=library-cgo -- .
+run "pure Go, sections delayed before their commit (-D=RSEQ_DELAY)" CGO_ENABLED=0 GORSEQ_EXPECT=library -- -asmflags=-D=RSEQ_DELAY .
 run "fallback forced (GORSEQ=off)" GORSEQ=off GORSEQ_EXPECT=off -- . ./cmd/rseq
 run "race detector (fallback)" GORSEQ_EXPECT=race -- -race . ./cmd/rseq
 echo "== all variants passed"
