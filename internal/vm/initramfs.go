@@ -37,7 +37,7 @@ func writeInitramfs(path, initBin string, tests []testSpec, bins map[string]stri
 			f.Close()
 			return err
 		}
-		list.WriteString(strings.Join(append([]string{dst}, t.args...), " ") + "\n")
+		list.WriteString(runListLine(t, dst) + "\n")
 	}
 	w.File(filepath.Join(testsDir, "run.list"), 0o644, []byte(list.String()))
 	if err := w.Close(); err != nil {

@@ -23,18 +23,46 @@ type testSpec struct {
 	kind testKind
 	src  string   // path, or Go package pattern
 	args []string // arguments passed in the VM
+	env  []string // KEY=VALUE added to the test's environment in the VM
 }
 
-var testNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+var (
+	testNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+	envRE      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+)
 
-// parseTestSpec parses "name=path args...".
+// parseTestSpec parses "name=[env KEY=VALUE...] path args...". As with
+// env(1), the word env followed by KEY=VALUE words (KEY a shell identifier)
+// sets variables for the test; the first other word is the path. The name
+// ends at the first "=", so a value may contain "=".
 func parseTestSpec(kind testKind, s string) (testSpec, error) {
 	name, rest, ok := strings.Cut(s, "=")
 	fields := strings.Fields(rest)
 	if !ok || !testNameRE.MatchString(name) || len(fields) == 0 {
-		return testSpec{}, fmt.Errorf("bad test %q: want name=path [args...], name of [A-Za-z0-9._-]", s)
+		return testSpec{}, fmt.Errorf("bad test %q: want name=[env KEY=VALUE...] path [args...], name of [A-Za-z0-9._-]", s)
 	}
-	return testSpec{name: name, kind: kind, src: fields[0], args: fields[1:]}, nil
+	var env []string
+	if fields[0] == "env" {
+		fields = fields[1:]
+		for len(fields) > 0 && envRE.MatchString(fields[0]) {
+			env, fields = append(env, fields[0]), fields[1:]
+		}
+		if len(env) == 0 || len(fields) == 0 {
+			return testSpec{}, fmt.Errorf("bad test %q: want env KEY=VALUE... path [args...]", s)
+		}
+	}
+	return testSpec{name: name, kind: kind, src: fields[0], args: fields[1:], env: env}, nil
+}
+
+// runListLine is t's line in the guest's run list when its executable is at
+// path: "[env KEY=VALUE...] path args...", read by internal/vm/init.
+func runListLine(t testSpec, path string) string {
+	var w []string
+	if len(t.env) > 0 {
+		w = append(append(w, "env"), t.env...)
+	}
+	w = append(append(w, path), t.args...)
+	return strings.Join(w, " ")
 }
 
 // specList is a flag.Value collecting repeated test flags of one kind.

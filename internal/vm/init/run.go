@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -20,10 +21,12 @@ type command struct {
 	name string   // base name of the executable
 	line string   // the line as written
 	argv []string // path and arguments
+	env  []string // KEY=VALUE added to testEnv
 }
 
 // readRunList parses the run list: one command per line, fields separated
-// by spaces; blank lines and lines starting with # are skipped.
+// by spaces, "[env KEY=VALUE...] path args..." (as with env(1), KEY a shell
+// identifier); blank lines and lines starting with # are skipped.
 func readRunList(path string) ([]command, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -37,10 +40,43 @@ func readRunList(path string) ([]command, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		argv := strings.Fields(line)
-		cmds = append(cmds, command{name: filepath.Base(argv[0]), line: line, argv: argv})
+		c, err := parseCommand(line)
+		if err != nil {
+			return cmds, err
+		}
+		cmds = append(cmds, c)
 	}
 	return cmds, sc.Err()
+}
+
+// parseCommand parses one run-list line.
+func parseCommand(line string) (command, error) {
+	argv := strings.Fields(line)
+	var env []string
+	if argv[0] == "env" {
+		argv = argv[1:]
+		for len(argv) > 0 && isAssignment(argv[0]) {
+			env, argv = append(env, argv[0]), argv[1:]
+		}
+		if len(env) == 0 || len(argv) == 0 {
+			return command{}, fmt.Errorf("bad run-list line %q: want env KEY=VALUE... path args...", line)
+		}
+	}
+	return command{name: filepath.Base(argv[0]), line: line, argv: argv, env: env}, nil
+}
+
+// isAssignment reports whether w is KEY=VALUE with KEY a shell identifier.
+func isAssignment(w string) bool {
+	key, _, ok := strings.Cut(w, "=")
+	if !ok || key == "" {
+		return false
+	}
+	for i, r := range key {
+		if !(r == '_' || 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || i > 0 && '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // testEnv is the environment of every command. GOMAXPROCS is deliberately
@@ -60,7 +96,7 @@ func runOne(c command, timeout time.Duration) bool {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
 	cmd.Dir = "/tmp"
-	cmd.Env = testEnv
+	cmd.Env = slices.Concat(testEnv, c.env) // a later duplicate wins
 	cmd.Stdin = nil
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
