@@ -82,8 +82,9 @@ var slabChunkSeq atomic.Uint32
 // stride 0 there means one page, so that the default slab is placed. Else
 // stride 0 means DefaultSlabStride and no block is placed: on single-node
 // machines, for strides that are not a page multiple, for ByConcurrencyID
-// (a concurrency id is not tied to a CPU, nor so to a node), in race builds
-// and on other OSes (whose slab memory is Go heap, placed by the runtime).
+// (a concurrency id is not tied to a CPU, so not to a node), in race builds
+// and on other OSes (slab memory there is Go heap, left where the runtime
+// puts it).
 func NewSlab(stride uintptr, by Index) (*Slab, error) {
 	return newSlab(stride, by, numaNodes())
 }
@@ -346,8 +347,10 @@ var defaultSlabs [2]struct {
 	err  error
 }
 
-// DefaultSlab returns the process-wide slab of DefaultSlabStride indexed by
-// by, which NewCounter and the other constructors of this package use.
+// DefaultSlab returns the process-wide slab of the default stride
+// (NewSlab(0, by): DefaultSlabStride, or one page where blocks are placed
+// on NUMA nodes) indexed by by, which NewCounter and the other
+// constructors of this package use.
 func DefaultSlab(by Index) (*Slab, error) {
 	if by != ByCPU && by != ByConcurrencyID {
 		return nil, fmt.Errorf("rseq: DefaultSlab: unknown index %d", int(by))
