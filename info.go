@@ -44,6 +44,10 @@ type Status struct {
 	Fence bool
 	// PossibleCPUs is the number of CPU ids this kernel may ever use.
 	PossibleCPUs int
+	// NUMANodes is the number of online NUMA nodes
+	// (/sys/devices/system/node/online), 0 where unknown. With more than
+	// one, slabs place each CPU's block on its node (see NewSlab).
+	NUMANodes int
 	// ThreadFailures counts threads that could not register and used the
 	// fallback (0 in a healthy process).
 	ThreadFailures uint64
@@ -168,6 +172,7 @@ func (in Status) String() string {
 	row("concurrency id", in.ConcurrencyID)
 	row("fence", in.Fence)
 	row("possible CPUs", in.PossibleCPUs)
+	row("NUMA nodes", in.NUMANodes)
 	row("thread failures", in.ThreadFailures)
 	return b.String()
 }

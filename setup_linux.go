@@ -18,6 +18,7 @@ func setup() {
 	info.Kernel = kernelRelease()
 	info.FeatureSize, info.Align = rseqAuxv()
 	info.PossibleCPUs = possibleCPUs()
+	info.NUMANodes = len(readNUMAOnline("/sys"))
 	info.NodeID = info.FeatureSize >= offNodeID+4
 	info.ConcurrencyID = info.FeatureSize >= offMMCID+4
 	lc := libc.Read()

@@ -10,7 +10,8 @@ import (
 )
 
 // DefaultSlabStride is the size of one CPU's block in a slab made with
-// stride 0: 63 cache lines. It is an odd number of cache lines on purpose:
+// stride 0 (except where blocks are placed on NUMA nodes: see NewSlab): 63
+// cache lines. It is an odd number of cache lines on purpose:
 // blocks stay cache-line aligned, but consecutive CPUs' blocks do not land
 // on the same cache set (as page-sized strides do) nor on the same lock of
 // the fallback's lock table, which is indexed by cache line.
@@ -34,12 +35,17 @@ var ErrSlabClosed = errors.New("rseq: slab is closed")
 // own PerCPU, which a Ref names. Objects never span chunks, so an object is
 // at most Stride/8 words.
 //
+// On a machine with several NUMA nodes, each CPU's block of a slab indexed
+// ByCPU with a page-multiple stride is allocated on that CPU's node (see
+// NewSlab and SlabStats.Placed).
+//
 // The memory holds no Go pointers and is zero when allocated. All methods
 // are safe for concurrent use.
 type Slab struct {
 	by     Index
 	stride uintptr
-	n      int // blocks per chunk: PossibleCPUs
+	n      int  // blocks per chunk: PossibleCPUs
+	place  bool // bind each block to its CPU's node (slabLayout)
 
 	mu     sync.Mutex
 	chunks []*slabChunk
@@ -50,27 +56,51 @@ type Slab struct {
 // words (shared by every block: word w is allocated in all of them or in
 // none).
 type slabChunk struct {
-	slab *Slab
-	mem  slabMem
-	pc   *PerCPU
-	used []uint64 // bit w: word w is allocated
-	size []uint32 // size[w]: words of the object that starts at word w, else 0
-	free int      // free words
-	objs int      // live objects
+	slab   *Slab
+	mem    slabMem
+	pc     *PerCPU
+	used   []uint64 // bit w: word w is allocated
+	size   []uint32 // size[w]: words of the object that starts at word w, else 0
+	free   int      // free words
+	objs   int      // live objects
+	placed int      // blocks bound to their CPU's node
+	// placeErr is the first error of mbind on this chunk, if any.
+	placeErr error
 }
 
 // slabChunkSeq spreads the chunks' bases over a page, so that the first
 // blocks of different chunks do not alias either.
 var slabChunkSeq atomic.Uint32
 
-// NewSlab returns an empty slab whose blocks are stride bytes (0 means
-// DefaultSlabStride; otherwise a multiple of 8 up to MaxSlabStride) and
-// whose PerCPUs index blocks by the given Index. Memory is mapped on the
-// first Alloc.
+// NewSlab returns an empty slab whose blocks are stride bytes (a multiple
+// of 8 up to MaxSlabStride, or 0 for the default) and whose PerCPUs index
+// blocks by the given Index. Memory is mapped on the first Alloc.
+//
+// NUMA: on a Linux machine with more than one online node, a slab indexed
+// ByCPU whose stride is a multiple of the page size has each block
+// allocated on its CPU's node (mbind MPOL_PREFERRED, best effort), and
+// stride 0 there means one page, so that the default slab is placed. Else
+// stride 0 means DefaultSlabStride and no block is placed: on single-node
+// machines, for strides that are not a page multiple, for ByConcurrencyID
+// (a concurrency id is not tied to a CPU, so not to a node), in race builds
+// and on other OSes (slab memory there is Go heap, left where the runtime
+// puts it).
 func NewSlab(stride uintptr, by Index) (*Slab, error) {
-	if stride == 0 {
-		stride = DefaultSlabStride
+	return newSlab(stride, by, numaNodes())
+}
+
+// numaNodes is the number of online nodes where slab memory is mmap'd, 0
+// where placement cannot apply (not read then).
+func numaNodes() int {
+	if !slabMapped {
+		return 0
 	}
+	return numaTopo().nodes
+}
+
+// newSlab is NewSlab on a machine of the given number of nodes.
+func newSlab(stride uintptr, by Index, nodes int) (*Slab, error) {
+	stride, place := slabLayout(stride, by, nodes, pageSize, slabMapped)
 	switch {
 	case stride%8 != 0 || stride > MaxSlabStride:
 		return nil, fmt.Errorf("rseq: NewSlab: stride %d is not a multiple of 8 up to %d", stride, MaxSlabStride)
@@ -81,7 +111,7 @@ func NewSlab(stride uintptr, by Index) (*Slab, error) {
 	if n < 1 {
 		n = 1
 	}
-	return &Slab{by: by, stride: stride, n: n}, nil
+	return &Slab{by: by, stride: stride, n: n, place: place}, nil
 }
 
 // Stride returns the size of one block in bytes.
@@ -157,15 +187,27 @@ func (s *Slab) Alloc(words int) (Ref, error) {
 	return c.take(0, words), nil
 }
 
+// newChunk maps a chunk. Placed slabs map exactly the blocks, page-aligned,
+// and bind each block before anything touches it; others map one page more
+// and start the blocks at a skew of a multiple of 64 bytes into it.
 func (s *Slab) newChunk() (*slabChunk, error) {
 	const page = 4096
-	size := uintptr(s.n)*s.stride + page
+	size := uintptr(s.n) * s.stride
+	if !s.place {
+		size += page
+	}
 	mem, err := mapSlab(size)
 	if err != nil {
 		return nil, fmt.Errorf("rseq: mapping a slab chunk of %d bytes: %w", size, err)
 	}
-	skew := uintptr(slabChunkSeq.Add(1)%(page/64)) * 64
-	mem.base = unsafe.Add(mem.base, skew)
+	var placed int
+	var placeErr error
+	if s.place {
+		placed, placeErr = placeBlocks(mem.base, s.stride, s.n, numaTopo().cpuNode)
+	} else {
+		skew := uintptr(slabChunkSeq.Add(1)%(page/64)) * 64
+		mem.base = unsafe.Add(mem.base, skew)
+	}
 	pc, err := NewPerCPU(mem.base, s.stride, s.n, s.by)
 	if err != nil {
 		mem.unmap()
@@ -173,12 +215,14 @@ func (s *Slab) newChunk() (*slabChunk, error) {
 	}
 	W := int(s.stride / 8)
 	return &slabChunk{
-		slab: s,
-		mem:  mem,
-		pc:   pc,
-		used: make([]uint64, (W+63)/64),
-		size: make([]uint32, W),
-		free: W,
+		placed:   placed,
+		placeErr: placeErr,
+		slab:     s,
+		mem:      mem,
+		pc:       pc,
+		used:     make([]uint64, (W+63)/64),
+		size:     make([]uint32, W),
+		free:     W,
 	}, nil
 }
 
@@ -247,6 +291,11 @@ type SlabStats struct {
 	UsedWords int // words per block allocated to live objects
 	FreeWords int // words per block free in the mapped chunks
 	Bytes     int // bytes mapped
+	// Placed counts the blocks, over all chunks, bound to their CPU's NUMA
+	// node: Chunks*Len() when every block was, 0 where placement does not
+	// apply (see NewSlab), in between when mbind was refused or some
+	// CPUs' nodes are unknown.
+	Placed int
 }
 
 // Stats returns the slab's current use.
@@ -259,6 +308,7 @@ func (s *Slab) Stats() SlabStats {
 		st.FreeWords += c.free
 		st.UsedWords += len(c.size) - c.free
 		st.Bytes += len(c.mem.b)
+		st.Placed += c.placed
 	}
 	return st
 }
@@ -297,8 +347,10 @@ var defaultSlabs [2]struct {
 	err  error
 }
 
-// DefaultSlab returns the process-wide slab of DefaultSlabStride indexed by
-// by, which NewCounter and the other constructors of this package use.
+// DefaultSlab returns the process-wide slab of the default stride
+// (NewSlab(0, by): DefaultSlabStride, or one page where blocks are placed
+// on NUMA nodes) indexed by by, which NewCounter and the other
+// constructors of this package use.
 func DefaultSlab(by Index) (*Slab, error) {
 	if by != ByCPU && by != ByConcurrencyID {
 		return nil, fmt.Errorf("rseq: DefaultSlab: unknown index %d", int(by))

@@ -11,6 +11,9 @@ type slabMem struct {
 	heap bool
 }
 
+// slabMapped is false: Go heap memory is not placed on NUMA nodes here.
+const slabMapped = false
+
 func mapSlab(size uintptr) (slabMem, error) { return heapSlab(size) }
 
 func (m slabMem) unmap() error { return nil }

@@ -13,7 +13,7 @@ func TestSlabAllocFree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Len() != PossibleCPUs() || s.Stride() != DefaultSlabStride {
+	if want, _ := slabLayout(0, ByCPU, numaNodes(), pageSize, slabMapped); s.Len() != PossibleCPUs() || s.Stride() != want {
 		t.Fatalf("Len %d Stride %d", s.Len(), s.Stride())
 	}
 	W := int(s.Stride() / 8)

@@ -16,6 +16,10 @@ type slabMem struct {
 	heap bool // from the Go heap (race builds): nothing to unmap
 }
 
+// slabMapped reports that slab memory is mmap'd, so its pages can be
+// bound to NUMA nodes (slab_numa.go).
+const slabMapped = !raceEnabled
+
 func mapSlab(size uintptr) (slabMem, error) {
 	if raceEnabled {
 		return heapSlab(size)

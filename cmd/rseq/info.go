@@ -28,6 +28,7 @@ type infoJSON struct {
 	ConcurrencyID  bool   `json:"concurrency_id"`
 	Fence          bool   `json:"fence"`
 	PossibleCPUs   int    `json:"possible_cpus"`
+	NUMANodes      int    `json:"numa_nodes"`
 	ThreadFailures uint64 `json:"thread_failures"`
 	CPU            int    `json:"cpu"`
 }
@@ -49,7 +50,7 @@ func runInfo(args []string) error {
 		Owner: in.Owner.String(), RegisteredLen: in.RegisteredLen, Mode: in.Mode.String(),
 		Signature: fmt.Sprintf("%#x", in.Signature), FeatureSize: in.FeatureSize, Align: in.Align,
 		NodeID: in.NodeID, ConcurrencyID: in.ConcurrencyID, Fence: in.Fence,
-		PossibleCPUs: in.PossibleCPUs, ThreadFailures: in.ThreadFailures, CPU: rseq.CPU(),
+		PossibleCPUs: in.PossibleCPUs, NUMANodes: in.NUMANodes, ThreadFailures: in.ThreadFailures, CPU: rseq.CPU(),
 	}
 	if !in.Usable {
 		j.Reason = in.Reason.String()

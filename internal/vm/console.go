@@ -22,6 +22,7 @@ type consoleState struct {
 	release    string
 	machine    string
 	cpus       int
+	nodes      int           // online NUMA nodes (0: not reported)
 	bootTime   time.Duration // from qemu start to the START line
 	tests      []*testResult
 	done       bool
@@ -57,6 +58,7 @@ func (s *consoleState) feed(line string, elapsed time.Duration) {
 		s.started, s.bootTime = true, elapsed
 		s.release, s.machine = kv["release"], kv["arch"]
 		s.cpus, _ = strconv.Atoi(kv["cpus"])
+		s.nodes, _ = strconv.Atoi(kv["nodes"])
 	case "BEGIN":
 		if len(f) > 1 {
 			s.tests = append(s.tests, &testResult{name: f[1], rc: -1})

@@ -10,7 +10,7 @@ func TestConsoleParse(t *testing.T) {
 	lines := []string{
 		"[    0.000000] Linux version 7.2.13",
 		"[    1.318157] Oops: int3: 0000 [#1] SMP NOPTI",
-		"VMTEST START release=7.2.13+deb14-cloud-amd64 arch=x86_64 cpus=2",
+		"VMTEST START release=7.2.13+deb14-cloud-amd64 arch=x86_64 cpus=2 nodes=2",
 		"VMTEST BEGIN probe cmd=/tests/probe -v",
 		"probe: feature size 33",
 		"VMTEST NOTE PROBE feature_size=33",
@@ -22,7 +22,7 @@ func TestConsoleParse(t *testing.T) {
 	for i, l := range lines {
 		s.feed(l, time.Duration(i)*time.Second)
 	}
-	if !s.started || s.release != "7.2.13+deb14-cloud-amd64" || s.machine != "x86_64" || s.cpus != 2 {
+	if !s.started || s.release != "7.2.13+deb14-cloud-amd64" || s.machine != "x86_64" || s.cpus != 2 || s.nodes != 2 {
 		t.Fatalf("start: %+v", s)
 	}
 	if s.bootTime != 2*time.Second {

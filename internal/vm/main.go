@@ -57,6 +57,7 @@ func parseFlags() *config {
 	flag.DurationVar(&c.boot.testTimeout, "test-timeout", 3*time.Minute, "limit for one test inside the guest")
 	flag.IntVar(&c.retries, "boot-retries", 2, "boot again when the kernel dies before /init starts (never on test failures)")
 	flag.IntVar(&c.boot.smp, "smp", 2, "guest CPUs")
+	flag.IntVar(&c.boot.numa, "numa", 0, "split the guest's CPUs and memory over `N` NUMA nodes (0: no NUMA topology)")
 	flag.StringVar(&c.boot.memory, "m", "1G", "guest memory")
 	flag.BoolVar(&c.boot.verbose, "v", false, "echo the guest console")
 	flag.BoolVar(&c.boot.loud, "loud", false, "boot without \"quiet\" (full kernel log)")

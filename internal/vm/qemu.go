@@ -18,6 +18,7 @@ type bootOptions struct {
 	timeout     time.Duration // whole boot, from qemu start to exit
 	testTimeout time.Duration // per command, enforced by the guest's init
 	smp         int
+	numa        int // NUMA nodes to split the CPUs and memory over; 0: none
 	memory      string
 	verbose     bool // echo the console to stdout
 	loud        bool // drop "quiet" from the kernel command line
@@ -25,6 +26,7 @@ type bootOptions struct {
 
 // qemuCommand returns the qemu binary and arguments for arch. TCG only:
 // KVM was seen failing in the kernel's decompressor on these machines.
+// The NUMA options must have been checked (numaArgs).
 func qemuCommand(arch, image, initrd string, o bootOptions) (string, []string) {
 	console, bin, machine := "ttyS0", "qemu-system-x86_64", []string{}
 	if arch == "arm64" {
@@ -38,6 +40,10 @@ func qemuCommand(arch, image, initrd string, o bootOptions) (string, []string) {
 		"-accel", "tcg",
 		"-smp", fmt.Sprint(o.smp),
 		"-m", o.memory,
+	)
+	numa, _ := numaArgs(o.smp, o.numa, o.memory)
+	args = append(args, numa...)
+	args = append(args,
 		"-nographic", "-no-reboot",
 		"-nic", "none", // no NIC: no iPXE option ROM, faster boot
 		"-kernel", image,

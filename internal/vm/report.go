@@ -100,6 +100,9 @@ func printTable(w io.Writer, runs []*kernelRun, tests []testSpec) {
 			if c.cpus > 0 {
 				row[3] = fmt.Sprint(c.cpus)
 			}
+			if c.nodes > 1 {
+				row[3] += fmt.Sprintf(" (%d nodes)", c.nodes)
+			}
 			if c.started {
 				row[4] = fmt.Sprintf("%.1fs", c.bootTime.Seconds())
 			}

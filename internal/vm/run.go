@@ -30,6 +30,9 @@ func run(c *config) error {
 	if err := checkUnique(c.tests); err != nil {
 		return err
 	}
+	if _, err := numaArgs(c.boot.smp, c.boot.numa, c.boot.memory); err != nil {
+		return err
+	}
 	for _, d := range []string{c.cache, c.out} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
@@ -96,7 +99,11 @@ func bootKernel(c *config, r *kernelRun, initrd string) {
 	}
 	for try := 0; ; try++ {
 		r.log = filepath.Join(c.out, r.spec.name+".log")
-		logf("%s: booting %s", r.spec.name, r.kernel.release)
+		if c.boot.numa > 0 {
+			logf("%s: booting %s, %d CPUs on %d NUMA nodes", r.spec.name, r.kernel.release, c.boot.smp, c.boot.numa)
+		} else {
+			logf("%s: booting %s", r.spec.name, r.kernel.release)
+		}
 		r.boot, r.err = boot(r.spec.arch, r.kernel.image, initrd, r.log, c.boot)
 		if r.err != nil {
 			return

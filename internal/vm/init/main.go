@@ -10,7 +10,7 @@
 //
 // Console protocol (parsed by the harness in internal/vm):
 //
-//	VMTEST START release=<uname -r> arch=<uname -m> cpus=<n>
+//	VMTEST START release=<uname -r> arch=<uname -m> cpus=<n> nodes=<online NUMA nodes>
 //	VMTEST BEGIN <name> cmd=<command line>
 //	VMTEST END <name> rc=<n> secs=<s>[ timeout]
 //	VMTEST DONE pass=<n> fail=<m>
@@ -40,7 +40,7 @@ func main() {
 	mountAll()
 	ensureConsole()
 	release, machine := uname()
-	fmt.Printf("VMTEST START release=%s arch=%s cpus=%d\n", release, machine, onlineCPUs())
+	fmt.Printf("VMTEST START release=%s arch=%s cpus=%d nodes=%d\n", release, machine, onlineCPUs(), onlineNodes())
 
 	cmds, err := readRunList(runList)
 	if err != nil {

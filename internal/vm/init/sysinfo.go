@@ -29,6 +29,31 @@ func onlineCPUs() int {
 	return set.Count()
 }
 
+// onlineNodes returns the number of online NUMA nodes, 0 if sysfs does
+// not say.
+func onlineNodes() int {
+	b, err := os.ReadFile("/sys/devices/system/node/online")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, r := range strings.Split(strings.TrimSpace(string(b)), ",") {
+		lo, hi, isRange := strings.Cut(r, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return 0
+		}
+		z := a
+		if isRange {
+			if z, err = strconv.Atoi(hi); err != nil || z < a {
+				return 0
+			}
+		}
+		n += z - a + 1
+	}
+	return n
+}
+
 // cmdlineTimeout reads vmtest.timeout=<seconds> from /proc/cmdline.
 func cmdlineTimeout(def time.Duration) time.Duration {
 	b, err := os.ReadFile("/proc/cmdline")
