@@ -386,8 +386,11 @@ func (p *PerCPU) popSlow(cpu int, countOff, arrOff uintptr, capacity int, first 
 // cpu and then stores nv into the word at off, if that word holds expect.
 // The copy is speculative: it becomes visible through the committing store,
 // and a reader that loads the word at off sees either the old value or nv
-// with the copied bytes before it. The destination must not cover the word
-// at off.
+// with the copied bytes before it. A section interrupted after its compare
+// (preempted, migrated, signalled) may leave any prefix of src at dstOff
+// without committing, so the destination must be space no reader reads
+// until the commit (a Ring writes only a free slot). The destination must
+// not cover the word at off.
 func (p *PerCPU) CopyAndStore(cpu int, off uintptr, expect uint64, dstOff uintptr, src []byte, nv uint64) (seen uint64, at int, r Result) {
 	p.checkIndex(cpu)
 	p.checkWord("commit", off)

@@ -85,12 +85,11 @@ const (
 //     read.
 //   - On arm64 the consumer's atomic load is a load-acquire (LDAR) and its
 //     store of r a store-release (STLR), which is what it needs; but plain
-//     stores may become visible out of order, so an arm64 engine (not yet
-//     written: arm64 runs the fallback today) must make the commit of
-//     CopyAndStore a store-release (STLR, or DMB ISHST before the commit
-//     store) for Ring to be correct there. The producer's atomic loads of w
-//     and r are load-acquires, so its copy cannot be performed before it
-//     read r.
+//     stores may become visible out of order, so the arm64 engine makes
+//     the commit of CopyAndStore (every commit) a store-release (STLR,
+//     engine_linux_arm64.s): the record's bytes are visible before w+1.
+//     The producer's atomic loads of w and r are load-acquires, so its
+//     copy cannot be performed before it read r.
 //   - The fallback copies under a lock and commits with an atomic store
 //     (a store-release everywhere), and the race detector sees the
 //     happens-before edges: producer's commit -> consumer's load of w, and
