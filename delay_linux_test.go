@@ -18,7 +18,8 @@ import (
 // window between a section's reads and its commit widened from a few
 // cycles to GORSEQ_TEST_DELAY iterations (default 300), so preemption,
 // signals and other CPUs land inside sections far more often. In normal
-// builds the tests below skip.
+// builds the tests below skip, or fail where GORSEQ_TEST_DELAY is set
+// (the run asked for a delay build and did not get one).
 
 func init() {
 	if !sectionDelayBuilt() {
@@ -39,6 +40,9 @@ func init() {
 func needDelay(t *testing.T, spins int64) {
 	t.Helper()
 	if !sectionDelayBuilt() {
+		if v := os.Getenv("GORSEQ_TEST_DELAY"); v != "" {
+			t.Fatalf("GORSEQ_TEST_DELAY=%s asks for delayed sections, but this is not a delay build (go test -asmflags=-D=RSEQ_DELAY)", v)
+		}
 		t.Skip("not a delay build (go test -asmflags=-D=RSEQ_DELAY)")
 	}
 	if !engineOn {
