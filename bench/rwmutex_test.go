@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gorseq/rseq"
@@ -39,6 +40,31 @@ func BenchmarkRWMutex(b *testing.B) {
 				_ = sink
 			})
 		})
+		if mix.every == 0 {
+			// The ceiling of any per-CPU reader lock on this machine: what
+			// rseq.RWMutex's readers do (add to this P's lock count, load
+			// the shared writer word, read, add to this P's unlock count),
+			// each add a plain increment pinned to the P. It is not a lock
+			// (no writer could use it); it bounds what a reader can cost.
+			b.Run("ceiling:per-P-reader/reads", func(b *testing.B) {
+				s := make([]perPSlot, 2*256)
+				var w, x int64
+				b.SetParallelism(4)
+				b.RunParallel(func(pb *testing.PB) {
+					var sink int64
+					for pb.Next() {
+						s[2*(procPin()&255)].n++
+						procUnpin()
+						if atomic.LoadInt64(&w) == 0 {
+							sink += x
+						}
+						s[2*(procPin()&255)+1].n++
+						procUnpin()
+					}
+					_ = sink
+				})
+			})
+		}
 		b.Run(fmt.Sprintf("sync.RWMutex/%s", mix.name), func(b *testing.B) {
 			var mu sync.RWMutex
 			var x int64
