@@ -25,6 +25,10 @@ for t in linux/arm64 linux/386 linux/riscv64 darwin/amd64 darwin/arm64 windows/a
 	GOOS=${t%/*} GOARCH=${t#*/} CGO_ENABLED=0 go test -c -o /dev/null .
 	echo "   $t: vet, build, test build ok"
 done
+# The benchmark module (its own go.mod: xsync): vet it and run every
+# benchmark once, so the comparisons in BENCHMARKS.md keep building.
+(cd bench && go vet ./... && go test -run '^$' -bench . -benchtime 1x . >/dev/null)
+echo "   bench module: vet, every benchmark once ok"
 # The delay build (sections spin just before their commit) on the other
 # engine architecture: it must assemble there too.
 GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go test -c -o /dev/null -asmflags=-D=RSEQ_DELAY .
