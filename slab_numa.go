@@ -37,14 +37,22 @@ func slabLayout(stride uintptr, by Index, nodes int, page uintptr, mapped bool) 
 var pageSize = uintptr(os.Getpagesize())
 
 // placeBlocks binds block i of a fresh mapping (n blocks of stride bytes at
-// the page-aligned base) to the node of CPU i. It returns the number of
-// blocks bound and the first error.
+// the page-aligned base) to the node of CPU i, one mbind per run of
+// consecutive CPUs on the same node. It returns the number of blocks bound
+// and the first error.
 func placeBlocks(base unsafe.Pointer, stride uintptr, n int, cpuNode []int) (placed int, err error) {
-	for cpu := 0; cpu < n && cpu < len(cpuNode); cpu++ {
-		if cpuNode[cpu] < 0 {
+	n = min(n, len(cpuNode))
+	for cpu := 0; cpu < n; {
+		node, run := cpuNode[cpu], 1
+		for cpu+run < n && cpuNode[cpu+run] == node {
+			run++
+		}
+		first := cpu
+		cpu += run
+		if node < 0 {
 			continue
 		}
-		if e := mbindPreferred(unsafe.Add(base, uintptr(cpu)*stride), stride, cpuNode[cpu]); e != nil {
+		if e := mbindPreferred(unsafe.Add(base, uintptr(first)*stride), uintptr(run)*stride, node); e != nil {
 			if err == nil {
 				err = e
 			}
@@ -53,7 +61,7 @@ func placeBlocks(base unsafe.Pointer, stride uintptr, n int, cpuNode []int) (pla
 			}
 			continue
 		}
-		placed++
+		placed += run
 	}
 	return placed, err
 }
