@@ -34,8 +34,9 @@ Types (-type, comma-separated, or all):
   buffer       PerCPU.Push and Pop on per-CPU arrays of unique handles, with
                Current or an explicit index: same invariants
   copy-buffer  PerCPU.CopyAndStore of checksummed 64-byte records into
-               per-CPU logs: every record intact, the sequences add up to the
-               commits
+               per-CPU logs: every record intact (but the slot the next copy
+               targets, which an aborted copy may have written), the
+               sequences add up to the commits
   increment    PerCPU.Add (Current and explicit index) and rseq.Counter: the
                sums are exact
   fence        workers add to one of two per-CPU counter sets with

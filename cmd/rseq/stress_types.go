@@ -609,12 +609,17 @@ func (r *stressRun) copyBuffer() error {
 			}
 		}
 	})
+	// The slot of record seq (which held record seq-recSlots) is the one
+	// the next copy targets: a section interrupted after its compare may
+	// have left part of record seq there without committing, as
+	// CopyAndStore documents. The other recSlots-1 slots hold the last
+	// records, and each must be whole.
 	var total uint64
 	var b [recSize]byte
 	for i := 0; i < p.Len(); i++ {
 		seq := p.Load(i, seqOff)
 		total += seq
-		for q := seq - min(seq, recSlots); q < seq; q++ {
+		for q := seq - min(seq, recSlots-1); q < seq; q++ {
 			at := recOff + uintptr(q%recSlots)*recSize
 			for k := 0; k < recSize; k += 8 {
 				binary.NativeEndian.PutUint64(b[k:], p.Load(i, at+uintptr(k)))
