@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The delay build: go test -asmflags=-D=RSEQ_DELAY . assembles every
@@ -149,5 +151,107 @@ func TestDelayMixedPathsNeedFence(t *testing.T) {
 	t.Logf("with the fence: %d of %d updates lost", lost, total)
 	if lost != 0 {
 		t.Error("updates lost with the fence")
+	}
+}
+
+// unarmedRun pins workers threads to one CPU, each adding 1 ops times to
+// the same word of that CPU's block, while another goroutine sends SIGURG
+// (Go's preemption signal, harmless) to those threads as fast as it can.
+// Everything on one CPU: a worker preempted inside a section lets the
+// others run on the same word, so a section that is not protected loses
+// updates. It returns how many sections reached their commit with rseq_cs
+// cleared (unarmedCommits) and how many updates went missing.
+func unarmedRun(t *testing.T, workers, ops int) (unarmed, lost uint64) {
+	t.Helper()
+	var mask unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &mask); err != nil {
+		t.Fatal(err)
+	}
+	cpu := -1
+	for c := range PossibleCPUs() {
+		if mask.IsSet(c) {
+			cpu = c
+			break
+		}
+	}
+	p := newTestPerCPU(t, 64, ByCPU)
+	before := atomic.LoadUint64(&unarmedCommits)
+	tids := make(chan int, workers)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The thread stays locked and exits with the goroutine,
+			// taking its pinned affinity with it.
+			runtime.LockOSThread()
+			var one unix.CPUSet
+			one.Set(cpu)
+			if err := unix.SchedSetaffinity(0, &one); err != nil {
+				failed.Store(err)
+				tids <- 0
+				return
+			}
+			tids <- unix.Gettid()
+			for range ops {
+				p.Add(Current, 0, 1)
+			}
+		}()
+	}
+	var ids []int
+	for range workers {
+		if id := <-tids; id != 0 {
+			ids = append(ids, id)
+		}
+	}
+	if err, _ := failed.Load().(error); err != nil {
+		t.Fatalf("pinning to CPU %d: %v", cpu, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		pid := unix.Getpid()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			unix.Tgkill(pid, ids[i%len(ids)], unix.SIGURG)
+			for range 200 { // let the targets run between signals
+			}
+		}
+	}()
+	wg.Wait()
+	close(done)
+	unarmed = atomic.LoadUint64(&unarmedCommits) - before
+	return unarmed, uint64(workers*ops) - p.Load(cpu, 0)
+}
+
+// TestUnarmedWindow: no section commits unprotected, and no update is
+// lost, when threads sharing one CPU hammer one word while signals land on
+// them. It proves the layout of issue 10 item 1: start_ip is the
+// instruction right after the store that arms rseq_cs. In the gap build
+// (go test -asmflags=-D=RSEQ_GAP ., a spin between that store and
+// start_ip, which is what any instruction there amounts to), the kernel
+// finds rseq_cs armed with the IP outside the section when a signal lands
+// in the gap, clears it, and the section runs unprotected: there the test
+// requires that it sees this happen (unarmed commits; lost updates when a
+// preemption also lands inside such a section), so it is known to fail on
+// the old layout.
+func TestUnarmedWindow(t *testing.T) {
+	needDelay(t, 20000)
+	workers, ops := 4, scale(40000)
+	unarmed, lost := unarmedRun(t, workers, ops)
+	t.Logf("%d workers x %d adds on one CPU under SIGURG: %d sections committed unarmed, %d updates lost", workers, ops, unarmed, lost)
+	if sectionGapBuilt() {
+		if unarmed == 0 {
+			t.Fatal("gap build: no section committed unarmed; the test cannot see the window it guards against")
+		}
+		t.Logf("gap build: the window is real (%d unarmed commits, %d lost updates)", unarmed, lost)
+		return
+	}
+	if unarmed != 0 || lost != 0 {
+		t.Fatalf("%d sections committed unprotected (rseq_cs cleared before the commit), %d updates lost", unarmed, lost)
 	}
 }

@@ -41,8 +41,20 @@ func primEntries(p *[nPrim]unsafe.Pointer)
 // have no such code.
 func sectionDelayBuilt() bool
 
+// sectionGapBuilt reports whether the primitives were assembled with
+// -D=RSEQ_GAP: then a spin also sits between the store that arms each
+// section and its start_ip, the unprotected window that the layout must
+// not have (findSection accepts it only in this build). A testing aid, to
+// show that TestUnarmedWindow fails on such a layout.
+func sectionGapBuilt() bool
+
 // sectionDelay is the spin count of the delay builds. Read by assembly.
 var sectionDelay int64
+
+// unarmedCommits counts, in delay builds only, the sections that reached
+// their commit with rseq_cs cleared by the kernel: sections that ran
+// unprotected. Incremented by assembly; always 0 in a correct layout.
+var unarmedCommits uint64
 
 const nPrim = 6
 

@@ -9,14 +9,15 @@
 //
 //	func rsX(s *slots, want int, off uintptr, args...) (val uint64, id int, st int)
 //
-//  1. Load the thread's area (threadWord + areaOff, see register_linux.go)
-//     and store descriptor k's address into area.rseq_cs: this arms the
-//     section. Outside the section.
-//  2. start_ip: read the index (cpu_id or mm_cid, s.idOff) from the area.
-//     0xFFFFFFFF (not registered), 0xFFFFFFFE (failed) and anything >= s.n
-//     leave with stUnregistered; an explicit index (want >= 0) that is not
-//     this one leaves with stWrongCPU; a running fallback operation
-//     (fbActive != 0) leaves with stDiverted.
+//  1. Load every argument into registers, then the thread's area
+//     (threadWord + areaOff, see register_linux.go), and store descriptor
+//     k's address into area.rseq_cs: this arms the section (ARM).
+//  2. start_ip, the instruction right after that store: the start marker
+//     (a no-op inside the section), then read the index (cpu_id or mm_cid,
+//     s.idOff) from the area. 0xFFFFFFFF (not registered), 0xFFFFFFFE
+//     (failed) and anything >= s.n leave with stUnregistered; an explicit
+//     index (want >= 0) that is not this one leaves with stWrongCPU; a
+//     running fallback operation (fbActive != 0) leaves with stDiverted.
 //  3. The work: loads, compares, speculative stores into memory that is
 //     private until the commit.
 //  4. One committing store, the last instruction of the section.
@@ -27,8 +28,10 @@
 //
 // Go asm cannot take a label's address, so each boundary is marked with a
 // tagged 8-byte NOP (nopl disp32(%rax,%rax,1)); buildDescriptors finds the
-// markers at start-up, checks that only the commit store lies between the
-// commit marker and the post-commit marker, and fills the descriptors.
+// markers at start-up, checks that the instruction ending at the start
+// marker is the store to rseq_cs, that only the commit store lies between
+// the commit marker and the post-commit marker, and fills the descriptors
+// (start_ip is the start marker itself).
 // No section contains a call, a syscall or a stack access.
 
 #define MARK_START	BYTE $0x0f; BYTE $0x1f; BYTE $0x84; BYTE $0x00; LONG $0x51535201
@@ -37,26 +40,68 @@
 #define MARK_END	BYTE $0x0f; BYTE $0x1f; BYTE $0x84; BYTE $0x00; LONG $0x51535204
 #define SIGNATURE	BYTE $0x0f; BYTE $0xb9; BYTE $0x3d; LONG $0x53053053
 
-// DELAY(r): nothing, unless the package is assembled with -D=RSEQ_DELAY
-// (go test -asmflags=-D=RSEQ_DELAY, see delay_linux_test.go). Then it
-// spins sectionDelay+1 iterations on register r, just before the commit,
-// to widen the window in which preemption, signals and other CPUs can
-// interfere with a section. r must be dead at that point.
+// Test builds (see delay_linux_test.go); normal builds contain none of
+// this code.
+//
+// DELAY(r): with -D=RSEQ_DELAY, spin sectionDelay+1 iterations on register
+// r, just before the commit, to widen the window in which preemption,
+// signals and other CPUs can interfere with a section. r must be dead at
+// that point.
+//
+// PROBE(r) and COUNT(r): in the same builds, load rseq_cs into r just
+// before the commit (inside the section) and, after the section, count the
+// commits that found it 0 in unarmedCommits. The kernel clears rseq_cs
+// when it interrupts a thread whose IP is outside the armed section, and it
+// aborts a section it interrupts; so a section that reaches its commit
+// with rseq_cs cleared ran unprotected. r must be free from PROBE to COUNT.
+//
+// GAP: with -D=RSEQ_GAP (which implies RSEQ_DELAY), spin between the store
+// that arms the section and start_ip: the layout bug of issue 10 item 1
+// widened, so that TestUnarmedWindow can show it fails on such a layout.
+// findSection accepts that layout only in this build.
+#ifdef RSEQ_GAP
+#define RSEQ_DELAY
+#define GAP \
+	MOVQ	·sectionDelay(SB), R8; \
+	DECQ	R8; \
+	JGE	-1(PC)	/* back to the DECQ */
+#else
+#define GAP
+#endif
+
 #ifdef RSEQ_DELAY
 #define DELAY(r) \
 	MOVQ	·sectionDelay(SB), r; \
 	DECQ	r; \
 	JGE	-1(PC)	/* back to the DECQ */
+#define PROBE(r) \
+	MOVQ	const_offRseqCS(AX), r
+#define COUNT(r) \
+	TESTQ	r, r; \
+	JNE	probed; \
+	LOCK; \
+	INCQ	·unarmedCommits(SB); \
+probed:
 #else
 #define DELAY(r)
+#define PROBE(r)
+#define COUNT(r)
 #endif
 
-// ARM(k): AX = this thread's area; area.rseq_cs = descs[k]. Clobbers R10.
+// ARM(k): AX = this thread's area; area.rseq_cs = descs[k]. Clobbers R8.
+// Its last instruction, the store to rseq_cs, arms the section, and the
+// instruction right after it is start_ip: nothing may run between the two
+// (an interrupt there would find rseq_cs armed with the IP outside the
+// section, clear it, and the section would run unprotected). So every
+// argument is loaded before ARM, and MARK_START, the first instruction of
+// the section, follows it directly; findSection checks that the
+// instruction ending at start_ip is this store.
 #define ARM(k) \
 	MOVQ	0(FS), AX; \
 	ADDQ	·areaOff(SB), AX; \
-	MOVQ	·descs+(8*k)(SB), R10; \
-	MOVQ	R10, const_offRseqCS(AX)
+	MOVQ	·descs+(8*k)(SB), R8; \
+	MOVQ	R8, const_offRseqCS(AX); \
+	GAP
 
 // ENTER: the first instructions of every section. In: AX area, BX s,
 // SI want. Out: CX = index, DX = base + index*stride. Clobbers R8.
@@ -88,16 +133,18 @@ TEXT ·rsAdd(SB), NOSPLIT, $0-56
 	MOVQ	off+16(FP), DI
 	MOVQ	delta+24(FP), R9
 	ARM(0)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	// ---- section begins (start_ip) ----
 	ENTER
 	MOVQ	(DX)(DI*1), R8
 	ADDQ	R9, R8
 	DELAY(R10)
+	PROBE(R11)
 	MARK_COMMIT
 	MOVQ	R8, (DX)(DI*1)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
+	COUNT(R11)
 	MOVQ	R8, val+32(FP)
 	MOVQ	CX, id+40(FP)
 	MOVQ	$const_stCommitted, st+48(FP)
@@ -136,17 +183,19 @@ TEXT ·rsCAS(SB), NOSPLIT, $0-64
 	MOVQ	old+24(FP), R9
 	MOVQ	nv+32(FP), R12
 	ARM(1)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	// ---- section begins (start_ip) ----
 	ENTER
 	MOVQ	(DX)(DI*1), R8
 	CMPQ	R8, R9
 	JNE	fail
 	DELAY(R10)
+	PROBE(R11)
 	MARK_COMMIT
 	MOVQ	R12, (DX)(DI*1)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
+	COUNT(R11)
 	MOVQ	R8, val+40(FP)
 	MOVQ	CX, id+48(FP)
 	MOVQ	$const_stCommitted, st+56(FP)
@@ -191,10 +240,10 @@ TEXT ·rsCAS2(SB), NOSPLIT, $0-80
 	MOVQ	old+24(FP), R9
 	MOVQ	nv+32(FP), R12
 	MOVQ	guard+40(FP), R13
+	MOVQ	gval+48(FP), R10
 	ARM(2)
-	MOVQ	gval+48(FP), R10	// after ARM, which uses R10
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	// ---- section begins (start_ip) ----
 	ENTER
 	MOVQ	(DX)(DI*1), R8
 	CMPQ	R8, R9
@@ -202,10 +251,12 @@ TEXT ·rsCAS2(SB), NOSPLIT, $0-80
 	CMPQ	(R13), R10	// second guard
 	JNE	fail
 	DELAY(R10)
+	PROBE(R11)
 	MARK_COMMIT
 	MOVQ	R12, (DX)(DI*1)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
+	COUNT(R11)
 	MOVQ	R8, val+56(FP)
 	MOVQ	CX, id+64(FP)
 	MOVQ	$const_stCommitted, st+72(FP)
@@ -252,8 +303,8 @@ TEXT ·rsPop(SB), NOSPLIT, $0-64
 	MOVQ	arrOff+24(FP), R9
 	MOVQ	capacity+32(FP), R12
 	ARM(3)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	// ---- section begins (start_ip) ----
 	ENTER
 	MOVQ	(DX)(DI*1), R8
 	TESTQ	R8, R8
@@ -264,10 +315,12 @@ TEXT ·rsPop(SB), NOSPLIT, $0-64
 	LEAQ	(DX)(R9*1), R11
 	MOVQ	(R11)(R8*8), R13
 	DELAY(R10)
+	PROBE(R11)
 	MARK_COMMIT
 	MOVQ	R8, (DX)(DI*1)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
+	COUNT(R11)
 	MOVQ	R13, val+40(FP)
 	MOVQ	CX, id+48(FP)
 	MOVQ	$const_stCommitted, st+56(FP)
@@ -320,8 +373,8 @@ TEXT ·rsPush(SB), NOSPLIT, $0-72
 	MOVQ	capacity+32(FP), R12
 	MOVQ	v+40(FP), R13
 	ARM(4)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	// ---- section begins (start_ip) ----
 	ENTER
 	MOVQ	(DX)(DI*1), R8
 	CMPQ	R8, R12
@@ -331,10 +384,12 @@ TEXT ·rsPush(SB), NOSPLIT, $0-72
 	MOVQ	R13, (R11)(R8*8)	// speculative store
 	INCQ	R8
 	DELAY(R10)
+	PROBE(R11)
 	MARK_COMMIT
 	MOVQ	R8, (DX)(DI*1)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
+	COUNT(R11)
 	MOVQ	R8, val+48(FP)
 	MOVQ	CX, id+56(FP)
 	MOVQ	$const_stCommitted, st+64(FP)
@@ -387,10 +442,10 @@ TEXT ·rsCopy(SB), NOSPLIT, $0-88
 	MOVQ	dstOff+32(FP), R11
 	MOVQ	src+40(FP), R12
 	MOVQ	n+48(FP), R13
+	MOVQ	nv+56(FP), R10
 	ARM(5)
-	MOVQ	nv+56(FP), R10	// after ARM, which uses R10
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	// ---- section begins (start_ip) ----
 	ENTER
 	MOVQ	(DX)(DI*1), R8
 	CMPQ	R8, R9
@@ -416,10 +471,12 @@ copy1:
 	JMP	copy1
 copied:
 	DELAY(R12)
+	PROBE(R11)
 	MARK_COMMIT
 	MOVQ	R10, (DX)(DI*1)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
+	COUNT(R11)
 	MOVQ	R9, val+64(FP)
 	MOVQ	CX, id+72(FP)
 	MOVQ	$const_stCommitted, st+80(FP)
@@ -473,6 +530,15 @@ TEXT ·primEntries(SB), NOSPLIT, $0-8
 // func sectionDelayBuilt() bool: whether DELAY is compiled in.
 TEXT ·sectionDelayBuilt(SB), NOSPLIT, $0-1
 #ifdef RSEQ_DELAY
+	MOVB	$1, ret+0(FP)
+#else
+	MOVB	$0, ret+0(FP)
+#endif
+	RET
+
+// func sectionGapBuilt() bool: whether GAP is compiled in (-D=RSEQ_GAP).
+TEXT ·sectionGapBuilt(SB), NOSPLIT, $0-1
+#ifdef RSEQ_GAP
 	MOVB	$1, ret+0(FP)
 #else
 	MOVB	$0, ret+0(FP)

@@ -39,12 +39,32 @@ func marker(tag byte) []byte {
 // sigBytes is the signature word before each abort handler: brk #0x45e0.
 var sigBytes = binary.LittleEndian.AppendUint32(nil, archSig)
 
+// armingStore decodes the instruction word that ends at code[end]: it must
+// be the 64-bit store of a register to offRseqCS(base), the store that
+// arms a section (STR Xt, [Xn, #8] in its unsigned-offset or its unscaled
+// STUR form). It returns the source and base register numbers, or an error
+// saying what is there instead.
+func armingStore(code []byte, end int) (src, base int, err error) {
+	if end < 4 || end%4 != 0 {
+		return 0, 0, fmt.Errorf("no instruction word before offset %d", end)
+	}
+	w := binary.LittleEndian.Uint32(code[end-4 : end])
+	rt, rn := int(w&31), int(w>>5&31)
+	switch {
+	case w&0xffc00000 == 0xf9000000 && (w>>10&0xfff)*8 == offRseqCS: // STR Xt, [Xn, #imm12*8]
+		return rt, rn, nil
+	case w&0xffe00c00 == 0xf8000000 && int32(w<<11)>>23 == offRseqCS: // STUR Xt, [Xn, #imm9]
+		return rt, rn, nil
+	}
+	return 0, 0, fmt.Errorf("the instruction before start_ip is %#08x, not the store to rseq_cs (STR Xt, [Xn, #%d])", w, offRseqCS)
+}
+
 // findSection scans a primitive's code, one 4-byte instruction at a time,
-// for its markers and checks the layout the kernel relies on: start_ip
-// right after the start marker, post_commit_ip at the post-commit marker
-// with the expected commit store just before it (so the commit is the last
-// instruction of the section), and the signature right before abort_ip,
-// after the section.
+// for its markers and checks the layout the kernel relies on: start_ip is
+// the start marker, right after the store that arms rseq_cs;
+// post_commit_ip is the post-commit marker, with the expected commit store
+// just before it (so the commit is the last instruction of the section);
+// and the signature lies right before abort_ip, after the section.
 func findSection(code []byte, entry uintptr, commit []byte) (section, error) {
 	if entry%4 != 0 {
 		return section{}, fmt.Errorf("entry %#x not 4-byte aligned", entry)
@@ -81,7 +101,12 @@ func findSection(code []byte, entry uintptr, commit []byte) (section, error) {
 	if err != nil {
 		return section{}, err
 	}
-	start, post, abort := s+4, p, g+4
+	if !sectionGapBuilt() { // the gap test build has a spin there on purpose
+		if _, _, err := armingStore(code, s); err != nil {
+			return section{}, err
+		}
+	}
+	start, post, abort := s, p, g+4
 	switch {
 	case !(start < post && post < abort):
 		return section{}, fmt.Errorf("boundaries out of order: start %d post %d abort %d", start, post, abort)

@@ -39,22 +39,58 @@
 //
 // Memory ordering. x86 is TSO; arm64 is not, and the structures above the
 // engine were written for x86's guarantees, so the sections restore the
-// ones they rely on:
-//   - every commit is STLR (release): everything the section and the code
-//     before it did (Push's slot, CopyAndStore's bytes, a reader's loads
-//     before RUnlock's count, a lock holder's writes before Unlock) is
-//     visible to another CPU before the commit is, to readers that load
-//     the committed word with an acquire (sync/atomic loads are LDAR);
+// ones they rely on. Every load inside a section, and why its order holds:
+//
+//   - cpu_id / mm_cid (the index): written by the kernel for this thread
+//     only, before it returns to user space; a change of CPU aborts the
+//     section. No other CPU is involved.
+//   - fbActive: LDARW (acquire), so every later load of the section is
+//     ordered after it. Why it must be, in litmus form (MP: message
+//     passing). F is a fallback operation on block c, running on another
+//     CPU; S is a section on CPU c that starts after F's fence:
+//
+//	    F (other CPU)                  S (CPU c)
+//	    a: STR  k-1 -> data[c]         c: LDR  fbActive -> 0
+//	    b: STLR fbActive-- (release)   d: LDR  data[c]  -> ?
+//	                                   e: STLR data[c] (commit, from d)
+//
+//     With a plain LDR at c, S's data load d depends on c only through
+//     the branch to divert, and ARMv8 may satisfy a load behind a branch
+//     before the load the branch depends on (control dependencies do not
+//     order load->load): d can read k, the value before a, while c reads
+//     the 0 that b wrote. S then commits a value computed from k over F's
+//     k-1: a lost update (a handle popped twice by Pop against PopRemote,
+//     a lost RWMutex count, two holders of a Locks lock, an overwritten
+//     Ring record). With LDAR at c, a load-acquire that reads from the
+//     store-release b synchronizes with it: a is visible to d, which reads
+//     k-1 (or later), and the outcome "c = 0 from b, d = k" is forbidden.
+//     If c reads a 0 older than F's increment instead, S began before F's
+//     fence completed, and the fence (membarrier RSEQ) aborts it or waits
+//     until it committed before F touched the data; a section that starts
+//     after the fence reads fbActive != 0 (membarrier orders F's increment
+//     before it returns) and diverts. x86 needs none of this: loads are
+//     not reordered with older loads under TSO.
+//   - the words a section works on: written only by sections on this CPU
+//     (program order on one CPU; a context switch is a full barrier) and by
+//     fallback operations (ordered by fbActive's acquire, above). rsAdd,
+//     rsPop, rsPush and rsCopy load them plainly.
 //   - rsCAS and rsCAS2 load the word they compare with LDAR (acquire):
 //     Locks.TryLock takes a lock with rsCAS, and the holder's later reads
 //     must not be satisfied before it saw the 0 that the unlocker's atomic
 //     compare-and-swap stored. CAS2's guard load is LDAR too, so it is
-//     ordered after the word's, as on x86.
-//   - rsAdd, rsPop, rsPush and rsCopy load their word plainly: it is this
-//     CPU's, written only by sections on this CPU (program order on one
-//     CPU) and by fallback operations, which membarrier fences.
-// A plain STR would do for a counter; STLR costs little more on current
-// cores and keeps one rule for every primitive.
+//     ordered after the word's, as on x86 (the guard is shared memory that
+//     other CPUs write with atomics).
+//   - rsCopy's source bytes are the caller's, read after the compare.
+//
+// Stores: every commit is STLR (release): everything the section and the
+// code before it did (Push's slot, CopyAndStore's bytes, a reader's loads
+// before RUnlock's count, a lock holder's writes before Unlock) is visible
+// to another CPU before the commit is, to readers that load the committed
+// word with an acquire (sync/atomic loads are LDAR). A plain STR would do
+// for a counter; STLR costs little more on current cores and keeps one
+// rule for every primitive. Speculative stores before the commit (Push's
+// slot, rsCopy's bytes) depend on the loads before them through addresses
+// and branches, and stores are never speculated past an unresolved branch.
 //
 // Registers (all primitives): R0 area, R1 scratch, R2 s, R3 want, R4 off,
 // R6 index, R7 block, R9 &block[off], R8 the word's value. No section
@@ -66,25 +102,65 @@
 #define MARK_END	WORD $0xaa1fd3ff	// orr xzr, xzr, xzr, lsl #52
 #define SIGNATURE	WORD $0xd428bc00	// brk #0x45e0
 
-// DELAY: nothing, unless the package is assembled with -D=RSEQ_DELAY
-// (go test -asmflags=-D=RSEQ_DELAY, see delay_linux_test.go). Then it
-// spins sectionDelay+1 iterations on R15 (unused by every section), just
-// before the commit, to widen the window in which preemption, signals and
-// other CPUs can interfere with a section.
+// Test builds (see delay_linux_test.go and engine_linux_amd64.s); normal
+// builds contain none of this code.
+//
+// DELAY: with -D=RSEQ_DELAY, spin sectionDelay+1 iterations on R15
+// (unused by every section), just before the commit, to widen the window
+// in which preemption, signals and other CPUs can interfere with a section.
+//
+// PROBE and COUNT: in the same builds, load rseq_cs into R15 just before
+// the commit (inside the section) and, after the section, count the
+// commits that found it 0 (the section ran unprotected) in unarmedCommits.
+// The count is a plain read-modify-write (no LSE atomics needed): tests
+// only ask whether it stayed 0.
+//
+// GAP: with -D=RSEQ_GAP (which implies RSEQ_DELAY), spin on R1 between the
+// store that arms the section and start_ip, the layout bug of issue 10
+// item 1 widened; findSection accepts that layout only in this build.
+#ifdef RSEQ_GAP
+#define RSEQ_DELAY
+#define GAP \
+	MOVD	·sectionDelay(SB), R1; \
+	SUBS	$1, R1, R1; \
+	BGE	-1(PC)	/* back to the SUBS */
+#else
+#define GAP
+#endif
+
 #ifdef RSEQ_DELAY
 #define DELAY \
 	MOVD	·sectionDelay(SB), R15; \
 	SUBS	$1, R15, R15; \
 	BGE	-1(PC)	/* back to the SUBS */
+#define PROBE \
+	MOVD	const_offRseqCS(R0), R15
+#define COUNT \
+	CBNZ	R15, probed; \
+	MOVD	$·unarmedCommits(SB), R1; \
+	MOVD	(R1), R15; \
+	ADD	$1, R15, R15; \
+	MOVD	R15, (R1); \
+probed:
 #else
 #define DELAY
+#define PROBE
+#define COUNT
 #endif
 
 // ARM(k): R0 = this thread's area; area.rseq_cs = descs[k]. Clobbers R1.
+// Its last instruction, the store to rseq_cs, arms the section, and the
+// instruction right after it is start_ip: nothing may run between the two
+// (an interrupt there would find rseq_cs armed with the PC outside the
+// section, clear it, and the section would run unprotected). So every
+// argument is loaded before ARM, and MARK_START, the first instruction of
+// the section, follows it directly; findSection checks that the word
+// before start_ip is this store.
 #define ARM(k) \
 	THREAD_AREA(R0, R1); \
 	MOVD	·descs+(8*k)(SB), R1; \
-	MOVD	R1, const_offRseqCS(R0)
+	MOVD	R1, const_offRseqCS(R0); \
+	GAP
 
 // ENTER: the first instructions of every section. In: R0 area, R2 s, R3
 // want. Out: R6 = index, R7 = base + index*stride. Clobbers R1.
@@ -100,7 +176,8 @@
 	CSEL	LT, R6, R3, R1; \
 	CMP	R1, R6; \
 	BNE	wrong; \
-	MOVWU	·fbActive(SB), R1; \
+	MOVD	$·fbActive(SB), R1; \
+	LDARW	(R1), R1; \
 	CBNZW	R1, divert; \
 	MOVD	slots_stride(R2), R1; \
 	MOVD	slots_base(R2), R7; \
@@ -115,16 +192,18 @@ TEXT ·rsAdd(SB), NOSPLIT, $0-56
 	MOVD	off+16(FP), R4
 	MOVD	delta+24(FP), R5
 	ARM(0)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	// ---- section begins (start_ip) ----
 	ENTER
 	ADD	R4, R7, R9
 	MOVD	(R9), R8
 	ADD	R5, R8, R8
 	DELAY
+	PROBE
 	STLR	R8, (R9)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
+	COUNT
 	MOVD	R8, val+32(FP)
 	MOVD	R6, id+40(FP)
 	MOVD	$const_stCommitted, R1
@@ -170,17 +249,19 @@ TEXT ·rsCAS(SB), NOSPLIT, $0-64
 	MOVD	old+24(FP), R5
 	MOVD	nv+32(FP), R10
 	ARM(1)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	// ---- section begins (start_ip) ----
 	ENTER
 	ADD	R4, R7, R9
 	LDAR	(R9), R8	// acquire: a lock taken here orders the holder's reads
 	CMP	R5, R8
 	BNE	fail
 	DELAY
+	PROBE
 	STLR	R10, (R9)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
+	COUNT
 	MOVD	R8, val+40(FP)
 	MOVD	R6, id+48(FP)
 	MOVD	$const_stCommitted, R1
@@ -235,8 +316,8 @@ TEXT ·rsCAS2(SB), NOSPLIT, $0-80
 	MOVD	guard+40(FP), R11
 	MOVD	gval+48(FP), R12
 	ARM(2)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	// ---- section begins (start_ip) ----
 	ENTER
 	ADD	R4, R7, R9
 	LDAR	(R9), R8	// acquire, as in rsCAS
@@ -246,9 +327,11 @@ TEXT ·rsCAS2(SB), NOSPLIT, $0-80
 	CMP	R12, R13
 	BNE	fail
 	DELAY
+	PROBE
 	STLR	R10, (R9)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
+	COUNT
 	MOVD	R8, val+56(FP)
 	MOVD	R6, id+64(FP)
 	MOVD	$const_stCommitted, R1
@@ -302,8 +385,8 @@ TEXT ·rsPop(SB), NOSPLIT, $0-64
 	MOVD	arrOff+24(FP), R5
 	MOVD	capacity+32(FP), R10
 	ARM(3)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	// ---- section begins (start_ip) ----
 	ENTER
 	ADD	R4, R7, R9
 	MOVD	(R9), R8
@@ -314,9 +397,11 @@ TEXT ·rsPop(SB), NOSPLIT, $0-64
 	ADD	R5, R7, R11
 	MOVD	(R11)(R8<<3), R13
 	DELAY
+	PROBE
 	STLR	R8, (R9)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
+	COUNT
 	MOVD	R13, val+40(FP)
 	MOVD	R6, id+48(FP)
 	MOVD	$const_stCommitted, R1
@@ -379,8 +464,8 @@ TEXT ·rsPush(SB), NOSPLIT, $0-72
 	MOVD	capacity+32(FP), R10
 	MOVD	v+40(FP), R12
 	ARM(4)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	// ---- section begins (start_ip) ----
 	ENTER
 	ADD	R4, R7, R9
 	MOVD	(R9), R8
@@ -391,9 +476,11 @@ TEXT ·rsPush(SB), NOSPLIT, $0-72
 	MOVD	R12, (R11)(R8<<3)	// speculative store
 	ADD	$1, R8, R8
 	DELAY
+	PROBE
 	STLR	R8, (R9)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
+	COUNT
 	MOVD	R8, val+48(FP)
 	MOVD	R6, id+56(FP)
 	MOVD	$const_stCommitted, R1
@@ -458,8 +545,8 @@ TEXT ·rsCopy(SB), NOSPLIT, $0-88
 	MOVD	n+48(FP), R12
 	MOVD	nv+56(FP), R13
 	ARM(5)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	// ---- section begins (start_ip) ----
 	ENTER
 	ADD	R4, R7, R9
 	MOVD	(R9), R8
@@ -481,9 +568,11 @@ copy1:
 	B	copy1
 copied:
 	DELAY
+	PROBE
 	STLR	R13, (R9)	// commit
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
+	COUNT
 	MOVD	R5, val+64(FP)
 	MOVD	R6, id+72(FP)
 	MOVD	$const_stCommitted, R1
@@ -546,6 +635,16 @@ TEXT ·primEntries(SB), NOSPLIT, $0-8
 // func sectionDelayBuilt() bool: whether DELAY is compiled in.
 TEXT ·sectionDelayBuilt(SB), NOSPLIT, $0-1
 #ifdef RSEQ_DELAY
+	MOVD	$1, R0
+#else
+	MOVD	$0, R0
+#endif
+	MOVB	R0, ret+0(FP)
+	RET
+
+// func sectionGapBuilt() bool: whether GAP is compiled in (-D=RSEQ_GAP).
+TEXT ·sectionGapBuilt(SB), NOSPLIT, $0-1
+#ifdef RSEQ_GAP
 	MOVD	$1, R0
 #else
 	MOVD	$0, R0

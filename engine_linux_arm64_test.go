@@ -22,13 +22,16 @@ const (
 	nop = 0xd503201f
 	ret = 0xd65f03c0
 	ldr = 0xf9400128 // MOVD (R9), R8
+	arm = 0xf9000401 // MOVD R1, 8(R0): the store that arms every section
 )
 
-// synthetic builds code laid out like a primitive: entry, start marker,
-// body, commit store, post marker, exits, signature, abort handler, end
+// synthetic builds code laid out like a primitive: entry, arming store,
+// start marker, body, commit store, post marker, exits, signature, abort
+// handler, end marker. gap goes between the arming store and the start
 // marker.
-func synthetic(commit []byte, sig []byte) []byte {
-	b := words(nil, nop, nop)
+func synthetic(commit []byte, sig []byte, gap ...uint32) []byte {
+	b := words(nil, nop, arm)
+	b = words(b, gap...)
 	b = append(b, marker(1)...)
 	b = words(b, ldr) // body
 	b = append(b, commit...)
@@ -57,7 +60,8 @@ func TestFindSectionAcceptsGoodLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sec.start != 0x1000+12 || sec.postCommit-sec.start != 8 || sec.abort != 0x1000+32 {
+	// start_ip is the start marker, right after the arming store.
+	if sec.start != 0x1000+8 || sec.postCommit-sec.start != 12 || sec.abort != 0x1000+32 {
 		t.Fatalf("section %+v", sec)
 	}
 }
@@ -65,6 +69,9 @@ func TestFindSectionAcceptsGoodLayout(t *testing.T) {
 // TestFindSectionRejects: the self-check must refuse every layout the
 // kernel could not run safely.
 func TestFindSectionRejects(t *testing.T) {
+	if sectionGapBuilt() {
+		t.Skip("the gap test build accepts a gap before start_ip on purpose")
+	}
 	good := synthetic(commitStores[0], sigBytes)
 	unaligned := append([]byte{0, 0}, good...)
 	cases := map[string][]byte{
@@ -75,6 +82,12 @@ func TestFindSectionRejects(t *testing.T) {
 		"no end marker":                         good[:len(good)-4],
 		"start marker twice":                    append(append(bytes.Clone(good[:8]), marker(1)...), good[8:]...),
 		"markers off the instruction grid":      unaligned,
+		// The unarmed window of issue 10: an instruction between the store
+		// that arms rseq_cs and start_ip.
+		"a NOP between arming and start":   synthetic(commitStores[0], sigBytes, nop),
+		"an argument load between them":    synthetic(commitStores[0], sigBytes, 0xf94013e5), // MOVD 32(RSP), R5
+		"no arming store before start":     append(words(nil, nop, nop), good[8:]...),
+		"a store to another field instead": append(words(nil, nop, 0xf9000801), good[8:]...), // MOVD R1, 16(R0)
 	}
 	for name, code := range cases {
 		if _, err := findSection(code, 0x1000, commitStores[0]); err == nil {
@@ -83,6 +96,35 @@ func TestFindSectionRejects(t *testing.T) {
 	}
 	if _, err := findSection(good, 0x1002, commitStores[0]); err == nil {
 		t.Errorf("unaligned entry: accepted")
+	}
+}
+
+// TestArmingStoreDecode: the decoder reads the registers from the
+// encoding, in both store forms.
+func TestArmingStoreDecode(t *testing.T) {
+	for _, c := range []struct {
+		w         uint32
+		src, base int
+	}{
+		{0xf9000401, 1, 0},  // STR X1, [X0, #8]
+		{0xf9000526, 6, 9},  // STR X6, [X9, #8]
+		{0xf80083e1, 1, 31}, // STUR X1, [SP, #8]
+	} {
+		src, base, err := armingStore(words(nil, nop, c.w), 8)
+		if err != nil || src != c.src || base != c.base {
+			t.Errorf("%#08x: src %d base %d err %v, want %d %d", c.w, src, base, err, c.src, c.base)
+		}
+	}
+	for name, w := range map[string]uint32{
+		"load":          0xf9400401, // LDR X1, [X0, #8]
+		"32-bit store":  0xb9000801, // STR W1, [X0, #8]
+		"other offset":  0xf9000801, // STR X1, [X0, #16]
+		"store-release": 0xc89ffc01, // STLR X1, [X0]
+		"nop":           nop,
+	} {
+		if _, _, err := armingStore(words(nil, w), 4); err == nil {
+			t.Errorf("%s (%#08x): accepted", name, w)
+		}
 	}
 }
 

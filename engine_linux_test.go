@@ -38,6 +38,12 @@ func TestDescriptors(t *testing.T) {
 		if binary.LittleEndian.Uint32(sig) != archSig {
 			t.Errorf("%s: % x before the abort handler", primNames[k], sig)
 		}
+		if !sectionGapBuilt() {
+			code := unsafe.Slice((*byte)(entries[k]), start-entry)
+			if _, _, err := armingStore(code, len(code)); err != nil {
+				t.Errorf("%s: %v", primNames[k], err)
+			}
+		}
 		c := commitStores[k]
 		last := unsafe.Slice((*byte)(unsafe.Add(entries[k], post-uintptr(len(c))-entry)), len(c))
 		if !bytes.Equal(last, c) {

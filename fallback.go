@@ -18,6 +18,20 @@ import (
 // that could have missed the flag can still commit. Sections that start
 // later divert into the fallback themselves. Without an engine there are no
 // sections, and the fallback needs neither.
+//
+// The end of a fallback operation needs ordering too: it stores its
+// result, unlocks, and lowers fbActive with an atomic add (a release). A
+// section that then reads fbActive == 0 must also see the result, or it
+// would commit over it. On x86-64 (TSO) loads are not reordered with older
+// loads, so the section's later loads see it. On arm64 a plain load of
+// fbActive would not order the section's data loads after it (they depend
+// on it only through a branch): the arm64 sections load fbActive with a
+// load-acquire (LDARW), which synchronizes with the release. The litmus
+// test is written out in engine_linux_arm64.s.
+//
+// A fence that fails (membarrier refused after it was registered, e.g.
+// ENOMEM) panics; fbEnter lowers fbActive again first, so a caller that
+// recovers does not leave every later section diverted.
 
 // fbActive counts fallback operations in progress. Read by assembly.
 var fbActive int32
@@ -44,14 +58,28 @@ func fbLock(block unsafe.Pointer) *sync.Mutex {
 // section can commit until fbExit.
 func fbEnter(block unsafe.Pointer) *sync.Mutex {
 	if engineOn {
-		atomic.AddInt32(&fbActive, 1)
-		if !fbSkipFence {
-			fenceAll()
-		}
+		fbRaise()
 	}
 	mu := fbLock(block)
 	mu.Lock()
 	return mu
+}
+
+// fbRaise raises fbActive and fences every CPU; if the fence panics, it
+// lowers fbActive before the panic goes on.
+func fbRaise() {
+	atomic.AddInt32(&fbActive, 1)
+	if fbSkipFence {
+		return
+	}
+	fenced := false
+	defer func() {
+		if !fenced {
+			atomic.AddInt32(&fbActive, -1)
+		}
+	}()
+	fenceAll()
+	fenced = true
 }
 
 func fbExit(mu *sync.Mutex) {

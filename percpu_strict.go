@@ -2,6 +2,7 @@ package rseq
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -35,7 +36,7 @@ func (p *PerCPU) strictAdd(off uintptr, delta int64) error {
 		if st == stCommitted {
 			return nil
 		}
-		if err := strictRetry(st); err != nil {
+		if err := p.strictRetry(st); err != nil {
 			return err
 		}
 	}
@@ -54,7 +55,7 @@ func (p *PerCPU) strictCopy(cpu int, off uintptr, expect uint64, dstOff uintptr,
 		case stCommitted, stFailed, stWrongCPU:
 			return result(st), nil
 		}
-		if err := strictRetry(st); err != nil {
+		if err := p.strictRetry(st); err != nil {
 			return Failed, err
 		}
 	}
@@ -62,7 +63,15 @@ func (p *PerCPU) strictCopy(cpu int, off uintptr, expect uint64, dstOff uintptr,
 
 // strictRetry decides what an engine-only operation does after status st
 // (neither committed nor failed): nil means run the section again.
-func strictRetry(st int) error {
+//
+// stUnregistered describes the thread the section ran on, which need not
+// be the thread the goroutine runs on now: the decision is made on the
+// current thread. Not registered yet: register it and retry. Registered,
+// with an index inside the memory: retry (the section ran on another,
+// fresh thread). Registered, with an index past the memory's end: the
+// process runs on a CPU the shared memory was not made for. Cannot
+// register: the error.
+func (p *PerCPU) strictRetry(st int) error {
 	switch st {
 	case stAborted:
 		aborts.Add(1)
@@ -75,12 +84,29 @@ func strictRetry(st int) error {
 		}
 		return nil
 	case stUnregistered:
-		if threadState() == idUnset && registerThread() {
+		id := readArea32(p.s.idOff)
+		switch {
+		case threadState() == idUnset:
+			if registerThread() {
+				return nil
+			}
+		case threadState() >= idFailed:
+		case uintptr(id) < p.s.n:
 			return nil
+		default:
+			return &strictIndexError{id: int(id), n: int(p.s.n)}
 		}
 		return errStrictUnregistered
 	case stCorrupt:
 		return errors.New("rseq: shared per-CPU memory is corrupted")
 	}
 	return errStrictUnregistered
+}
+
+// strictIndexError: the thread runs on a CPU past the end of the shared
+// per-CPU memory.
+type strictIndexError struct{ id, n int }
+
+func (e *strictIndexError) Error() string {
+	return fmt.Sprintf("rseq: this thread runs on CPU %d, but the shared per-CPU memory has blocks for CPUs 0 to %d only (the processes sharing it must have the same PossibleCPUs)", e.id, e.n-1)
 }

@@ -114,10 +114,17 @@ func setupFence() error {
 // running on any CPU: after it returns, no section that began before it can
 // still commit.
 func fenceAll() {
-	if _, err := membarrier(membarrierCmdPrivateExpeditedRseq, 0, 0); err != nil {
+	_, err := membarrier(membarrierCmdPrivateExpeditedRseq, 0, 0)
+	if fenceFault != nil { // tests only
+		err = fenceFault
+	}
+	if err != nil {
 		panic("rseq: membarrier RSEQ fence failed after it was registered: " + err.Error())
 	}
 }
+
+// fenceFault, when set (tests only), makes every fence fail with it.
+var fenceFault error
 
 // getcpu asks the kernel which CPU and node this thread runs on.
 func getcpu() (cpu, node int) {

@@ -8,7 +8,10 @@
 #   SHORT=1 bash scripts/test.sh  # -short: fewer operations per test
 #
 # The delay variant assembles every critical section with a spin just
-# before its commit (DELAY in engine_linux_$GOARCH.s; delay_linux_test.go).
+# before its commit (DELAY in engine_linux_$GOARCH.s; delay_linux_test.go);
+# the gap variant adds one between the store that arms a section and its
+# start_ip (the unprotected window the layout must not have), where
+# TestUnarmedWindow requires that it sees sections run unprotected.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 short=${SHORT:+-short}
@@ -32,7 +35,8 @@ echo "   bench module: vet, every benchmark once ok"
 # The delay build (sections spin just before their commit) on the other
 # engine architecture: it must assemble there too.
 GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go test -c -o /dev/null -asmflags=-D=RSEQ_DELAY .
-echo "   linux/arm64: delay build ok"
+GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go test -c -o /dev/null -asmflags=-D=RSEQ_GAP .
+echo "   linux/arm64: delay and gap builds ok"
 
 run() { # run LABEL ENV... -- GO-TEST-ARGS...
 	local label=$1; shift
@@ -45,6 +49,9 @@ run "pure Go (CGO_ENABLED=0), own V2-ready registration" CGO_ENABLED=0 GORSEQ_EX
 run "cgo, glibc's registration" CGO_ENABLED=1 GORSEQ_EXPECT=libc -- ./...
 run "cgo, glibc.pthread.rseq=0: own thread-local area" CGO_ENABLED=1 GLIBC_TUNABLES=glibc.pthread.rseq=0 GORSEQ_EXPECT=library-cgo -- .
 run "pure Go, sections delayed before their commit (-D=RSEQ_DELAY)" CGO_ENABLED=0 GORSEQ_EXPECT=library -- -asmflags=-D=RSEQ_DELAY .
+run "gap build (-D=RSEQ_GAP: the old layout, a spin between the arming store and start_ip); TestUnarmedWindow must see sections run unprotected" \
+	CGO_ENABLED=0 GORSEQ_EXPECT=library -- -asmflags=-D=RSEQ_GAP -run 'TestUnarmedWindow|TestFindSection|TestArmingStore' -v . |
+	grep -E '^(--- |ok|FAIL)|unarmed'
 run "fallback forced (GORSEQ=off)" GORSEQ=off GORSEQ_EXPECT=off -- . ./cmd/rseq
 run "race detector (fallback)" GORSEQ_EXPECT=race -- -race . ./cmd/rseq
 echo "== all variants passed"
