@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "go_asm.h"
+#include "thread_linux_amd64.h"
 
 // The critical-section engine for linux/amd64.
 //
@@ -10,7 +11,7 @@
 //	func rsX(s *slots, want int, off uintptr, args...) (val uint64, id int, st int)
 //
 //  1. Load every argument into registers, then the thread's area
-//     (threadWord + areaOff, see register_linux.go), and store descriptor
+//     (THREAD_AREA, thread_linux_amd64.h), and store descriptor
 //     k's address into area.rseq_cs: this arms the section (ARM).
 //  2. start_ip, the instruction right after that store: the start marker
 //     (a no-op inside the section), then read the index (cpu_id or mm_cid,
@@ -97,8 +98,7 @@ probed:
 // the section, follows it directly; findSection checks that the
 // instruction ending at start_ip is this store.
 #define ARM(k) \
-	MOVQ	0(FS), AX; \
-	ADDQ	·areaOff(SB), AX; \
+	THREAD_AREA(AX); \
 	MOVQ	·descs+(8*k)(SB), R8; \
 	MOVQ	R8, const_offRseqCS(AX); \
 	GAP

@@ -42,5 +42,11 @@ func currentArea() unsafe.Pointer   { return nil }
 func setThreadWord(v uintptr)       {}
 func threadWord() uintptr           { return 0 }
 func buildDescriptors() error       { return errNoEngine }
-func verifyPureGoLayout() error     { return errNoEngine }
-func verifyLibcLayout() error       { return errNoEngine }
+func verifyLayout(cgo bool) error   { return errNoEngine }
+func inCgoCallback() bool           { return false }
+
+// Read by the engine's assembly where there is one (thread_linux.go).
+var (
+	areaViaM bool
+	tpMask   uintptr
+)

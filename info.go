@@ -69,8 +69,9 @@ const (
 	ReasonEngine                         // the engine's self-check of its descriptors failed
 	ReasonLibcUnregistered               // the C library's registration of this thread failed
 	ReasonBrokenKernel                   // this kernel's rseq is known broken on this architecture (arm64 6.19 to 7.0.13)
+	ReasonLibcArea                       // the C library registered rseq, but its area could not be found or proved (static glibc)
 
-	lastReason = ReasonBrokenKernel
+	lastReason = ReasonLibcArea
 )
 
 var reasonText = [...]string{
@@ -86,6 +87,7 @@ var reasonText = [...]string{
 	ReasonEngine:           "critical-section engine failed its self-check",
 	ReasonLibcUnregistered: "the C library's rseq registration failed",
 	ReasonBrokenKernel:     "kernel known to break rseq on this architecture (arm64 6.19 to 7.0.13, 7.1-rc1/rc2: sections not aborted on preemption)",
+	ReasonLibcArea:         "the C library registered rseq but its area could not be found (a static glibc binary? GLIBC_TUNABLES=glibc.pthread.rseq=0 lets this library register its own)",
 }
 
 func (r Reason) String() string {

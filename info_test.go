@@ -48,7 +48,7 @@ func TestInfoConsistent(t *testing.T) {
 
 // TestInfoExpected lets CI say which configuration each build variant must
 // end up in, so a silent fallback cannot pass for the real thing:
-// GORSEQ_EXPECT=libc|library|race|off|fallback.
+// GORSEQ_EXPECT=libc|library|library-cgo|libc-area|race|off.
 func TestInfoExpected(t *testing.T) {
 	want := os.Getenv("GORSEQ_EXPECT")
 	if want == "" {
@@ -60,9 +60,13 @@ func TestInfoExpected(t *testing.T) {
 	case "libc":
 		ok = in.Usable && in.Owner == OwnerLibc && in.Cgo
 	case "library":
-		ok = in.Usable && in.Owner == OwnerLibrary
+		ok = in.Usable && in.Owner == OwnerLibrary && !in.Cgo
 	case "library-cgo":
 		ok = in.Usable && in.Owner == OwnerLibrary && in.Cgo
+	case "libc-area":
+		// A C library registered its own area where this library cannot
+		// find it (a static glibc binary): the fallback, saying why.
+		ok = !in.Usable && in.Reason == ReasonLibcArea && in.Cgo
 	case "race":
 		ok = !in.Usable && in.Reason == ReasonRace
 	case "off":

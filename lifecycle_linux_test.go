@@ -30,7 +30,7 @@ func TestThreadsExit(t *testing.T) {
 	if got := sum(p, 0); got != threads {
 		t.Fatalf("sum %d, want %d", got, threads)
 	}
-	if mode == regPureGo && engineOn {
+	if mode == regOwn && engineOn {
 		// Each chunk holds 512 areas; without reuse 1500 exits would need 3.
 		if live := areas.liveAreas(); live > 2*areaChunk/areaSlot {
 			t.Fatalf("%d areas handed out after %d thread exits: dead threads' areas are not reused", live, threads)

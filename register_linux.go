@@ -1,6 +1,7 @@
 package rseq
 
 import (
+	"errors"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -8,43 +9,37 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// How this process finds and registers its threads' areas. The engine's
-// assembly computes a thread's area as threadWord() + areaOff in every mode:
+// How this process registers its threads (thread_linux.go says how a
+// thread finds its area):
 //
-//   - regLibc: the C library registered every thread; threadWord is the
-//     thread pointer and areaOff is __rseq_offset.
-//   - regOwnTLS: a C library is linked but registered nothing; threadWord is
-//     the thread pointer and areaOff the offset of the shim's thread-local
-//     area (internal/libc), registered here on first use.
-//   - regPureGo: no C library; threadWord is a word of the Go runtime's
-//     per-thread block (m.tls[1], unused by the runtime on linux/amd64 and
-//     linux/arm64), zero on a new thread. areaOff is the address of
-//     unsetArea, and a registered thread stores (its area - &unsetArea) in
-//     the word, so the same addition yields its area, and a new thread
-//     lands on unsetArea, whose cpu_id says "not registered".
-//
-// On arm64 threadWord is TPIDR_EL0 + m.tls[1] in every mode: TPIDR_EL0 is
-// 0 in pure Go and m.tls[1] is 0 with a C library (thread_linux_arm64.go).
+//   - regLibc: the C library (glibc 2.35+) registered every thread; this
+//     library uses those areas and never registers or unregisters one.
+//   - regOwn: no registration to use (pure Go; or a C library without rseq,
+//     or with its rseq turned off): each thread registers an off-heap area
+//     of this library's on first use (areaPool), with a length that asks
+//     Linux 7.0+ for the optimized V2 mode.
 type regMode int
 
 const (
 	regNone regMode = iota
 	regLibc
-	regOwnTLS
-	regPureGo
+	regOwn
 )
 
 var (
 	mode regMode
-	// areaOff is added to threadWord() to find the current thread's area.
-	// Read by assembly.
+	// cgoOwn: regOwn in a process that links a C library, where cgo
+	// callbacks may run on extra Ms (thread_linux.go).
+	cgoOwn bool
+	// areaOff is added to the thread's key to find its area. Read by
+	// assembly.
 	areaOff uintptr
 	// regLen is the length this library registers its own areas with.
 	regLen int
 )
 
 // unsetArea and failedArea stand in for the area of a thread that has not
-// registered, or could not, in pure-Go mode. They are never registered with
+// registered, or could not, in regOwn mode. They are never registered with
 // the kernel, so writing their fields is allowed; sections arm them (the
 // rseq_cs store) and then stop at their cpu_id.
 var unsetArea, failedArea [16]uint64
@@ -99,28 +94,27 @@ func registerCurrent() error {
 	default:
 		return nil // registered already
 	}
-	switch mode {
-	case regOwnTLS:
-		area := currentArea()
-		if err := sysRegister(area, regLen, archSig); err != nil {
-			setU32(area, offCPUID, idFailed) // ours and unregistered: allowed
-			threadFailures.Add(1)
-			return err
-		}
-	case regPureGo:
-		area := areas.alloc()
-		if err := sysRegister(area, regLen, archSig); err != nil {
-			areas.release(area)
-			setThreadWord(uintptr(unsafe.Pointer(&failedArea)) - areaOff)
-			threadFailures.Add(1)
-			return err
-		}
-		setThreadWord(uintptr(area) - areaOff)
-	default: // regLibc: the C library's registration of this thread failed
+	if mode != regOwn { // regLibc: the C library's registration of this thread failed
 		return errThreadFailed
 	}
+	if cgoOwn && inCgoCallback() {
+		// Possibly an extra M, which a later C thread may inherit: no key
+		// may stay in it. This operation takes the fallback.
+		return errInCallback
+	}
+	area := areas.alloc()
+	if err := sysRegister(area, regLen, archSig); err != nil {
+		areas.release(area)
+		setThreadWord(uintptr(unsafe.Pointer(&failedArea)) - areaOff)
+		threadFailures.Add(1)
+		return err
+	}
+	setThreadWord(uintptr(area) - areaOff)
 	return nil
 }
+
+// errInCallback: a cgo callback does not register its thread.
+var errInCallback = errors.New("rseq: not registering inside a cgo callback")
 
 var errThreadFailed = unix.EPERM
 
@@ -134,7 +128,7 @@ func registerThread() bool {
 	return err == nil
 }
 
-// areaPool hands out this library's own areas in pure-Go mode: 128-byte
+// areaPool hands out this library's own areas (regOwn): 128-byte
 // slots (each on its own cache lines) in mmap'd chunks, off the Go heap. A
 // slot goes back to the pool only when the thread that registered it is
 // gone (tgkill says ESRCH), so the kernel can never write an area that has

@@ -2,8 +2,10 @@ package rseq
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"unsafe"
 
 	"github.com/gorseq/rseq/internal/libc"
@@ -48,30 +50,19 @@ func setup() {
 		return
 	}
 
-	if lc.Linked {
-		if err := verifyLibcLayout(); err != nil {
-			fail(ReasonRuntimeLayout, err)
-			return
-		}
+	if err := verifyLayout(lc.Linked); err != nil {
+		fail(ReasonRuntimeLayout, err)
+		return
 	}
-	switch {
-	case lc.Linked && lc.Registered:
-		mode, areaOff = regLibc, uintptr(lc.Offset)
-		info.Owner, info.RegisteredLen = OwnerLibc, max(int(lc.Size), origAreaSize)
-	case lc.Linked:
-		mode, areaOff = regOwnTLS, uintptr(lc.OwnOffset)
-		regLen = registrationLength(info.FeatureSize, info.Align, int(lc.OwnSize))
-		info.Owner, info.RegisteredLen = OwnerLibrary, regLen
-	default:
-		if err := verifyPureGoLayout(); err != nil {
-			fail(ReasonRuntimeLayout, err)
-			return
-		}
-		mode, areaOff = regPureGo, uintptr(unsafe.Pointer(&unsetArea))
+	if lc.Linked && lc.Registered {
+		mode, areaOff, tpMask = regLibc, uintptr(lc.Offset), ^uintptr(0)
+		info.Owner = OwnerLibc
+	} else {
+		mode, areaOff, tpMask = regOwn, uintptr(unsafe.Pointer(&unsetArea)), 0
+		areaViaM, cgoOwn = lc.Linked, lc.Linked
 		regLen = registrationLength(info.FeatureSize, info.Align, areaSlot)
 		info.Owner, info.RegisteredLen = OwnerLibrary, regLen
 	}
-	info.Mode = modeFor(info.RegisteredLen)
 	info.Signature = archSig
 
 	if err := buildDescriptors(); err != nil {
@@ -84,18 +75,69 @@ func setup() {
 	}
 	runtime.LockOSThread()
 	err := registerCurrent()
+	if err == nil && mode == regLibc {
+		info.RegisteredLen, err = libcRegistration(lc)
+	}
 	runtime.UnlockOSThread()
 	if err != nil {
 		threadFailures.Store(0) // the process as a whole falls back; no thread "failed"
 		switch {
-		case mode == regLibc:
+		case mode == regLibc && errors.Is(err, errThreadFailed):
 			fail(ReasonLibcUnregistered, nil)
+		case mode == regLibc:
+			fail(ReasonLibcArea, err)
 		case errors.Is(err, unix.ENOSYS):
 			fail(ReasonNoSyscall, err)
+		case lc.Linked && errors.Is(err, unix.EINVAL):
+			// Another area is registered for this thread: a C library's
+			// whose address this library cannot find (a static glibc).
+			why := "the C library did not publish it"
+			if lc.Err != nil {
+				why = lc.Err.Error()
+			} else if lc.Static {
+				why = "a static binary has no loader to ask"
+			}
+			fail(ReasonLibcArea, fmt.Errorf("the thread already has an rseq registration whose area this library cannot find (%s): %w", why, err))
 		default:
 			fail(ReasonDenied, err)
 		}
 		return
 	}
+	info.Mode = modeFor(info.RegisteredLen)
 	info.Usable = true
+}
+
+// libcRegistration proves that the C library's area is what the lookup
+// says: registering the calling thread's area again, with the length and
+// signature the C library used, answers EBUSY exactly when that very
+// registration exists (another area: EINVAL; another signature: EPERM).
+// The lengths tried are the ones glibc uses: 32 (2.35-2.40), and the
+// published size or the kernel's feature size rounded up to the alignment
+// (2.41+). It returns the registered length.
+func libcRegistration(lc libc.State) (int, error) {
+	area := currentArea()
+	tried := []int{}
+	for _, n := range []int{origAreaSize, int(lc.Size), info.FeatureSize} {
+		if n < origAreaSize {
+			continue
+		}
+		length := registrationLength(n, info.Align, 1<<20)
+		if slices.Contains(tried, length) {
+			continue
+		}
+		tried = append(tried, length)
+		_, _, e := unix.Syscall6(unix.SYS_RSEQ, uintptr(area), uintptr(length), 0, archSig, 0, 0)
+		switch e {
+		case unix.EBUSY:
+			return length, nil
+		case 0:
+			// Nothing was registered after all, and now this library's
+			// call registered the C library's memory: undo it at once.
+			unix.Syscall6(unix.SYS_RSEQ, uintptr(area), uintptr(length), 1 /* RSEQ_FLAG_UNREGISTER */, archSig, 0, 0)
+			return 0, fmt.Errorf("__rseq_offset %d and __rseq_size %d describe no registration of this thread", lc.Offset, lc.Size)
+		case unix.EPERM:
+			return 0, fmt.Errorf("the C library registered its area with another signature than %#x", uint32(archSig))
+		}
+	}
+	return 0, fmt.Errorf("__rseq_offset %d does not locate this thread's registration (tried lengths %v)", lc.Offset, tried)
 }

@@ -4,7 +4,7 @@
 #include "go_asm.h"
 #include "thread_linux_arm64.h"
 
-// Thread-word helpers for linux/arm64. See thread_linux_arm64.go.
+// Thread-word helpers for linux/arm64. See thread_linux.go.
 
 // func tpidr() uintptr: TPIDR_EL0, the thread pointer.
 TEXT ·tpidr(SB), NOSPLIT, $0-8
@@ -18,18 +18,20 @@ TEXT ·getgp(SB), NOSPLIT, $0-8
 	MOVD	R0, ret+0(FP)
 	RET
 
-// func threadWord() uintptr: TPIDR_EL0 + g.m.tls[1]; the area is this plus
-// areaOff.
+// func threadWord() uintptr: (TPIDR_EL0 & tpMask) + g.m.tls[1]; the area
+// is this plus areaOff.
 TEXT ·threadWord(SB), NOSPLIT, $0-8
 	MRS	TPIDR_EL0, R0
+	MOVD	·tpMask(SB), R1
+	AND	R1, R0, R0
 	MOVD	const_gM(g), R1
 	MOVD	const_mTLS1(R1), R1
 	ADD	R1, R0, R0
 	MOVD	R0, ret+0(FP)
 	RET
 
-// func setThreadWord(v uintptr): pure-Go mode only (writes m.tls[1];
-// TPIDR_EL0 is 0 there).
+// func setThreadWord(v uintptr): regOwn only (writes m.tls[1]; tpMask is 0
+// there).
 TEXT ·setThreadWord(SB), NOSPLIT, $0-8
 	MOVD	v+0(FP), R0
 	MOVD	const_gM(g), R1

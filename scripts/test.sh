@@ -46,8 +46,11 @@ run() { # run LABEL ENV... -- GO-TEST-ARGS...
 	env "${envs[@]}" go test -count=1 $short "$@"
 }
 run "pure Go (CGO_ENABLED=0), own V2-ready registration" CGO_ENABLED=0 GORSEQ_EXPECT=library -- ./...
-run "cgo, glibc's registration" CGO_ENABLED=1 GORSEQ_EXPECT=libc -- ./...
-run "cgo, glibc.pthread.rseq=0: own thread-local area" CGO_ENABLED=1 GLIBC_TUNABLES=glibc.pthread.rseq=0 GORSEQ_EXPECT=library-cgo -- .
+# The library uses no cgo; -tags rseqcgo links the C library into the test
+# binary (runtime/cgo, as another package's cgo would), with C threads
+# calling into Go (internal/cgotest).
+run "C library linked by another package: glibc's registration found without cgo" CGO_ENABLED=1 GORSEQ_EXPECT=libc -- -tags rseqcgo,libccgo ./...
+run "C library linked, glibc.pthread.rseq=0: own areas reached through g.m" CGO_ENABLED=1 GLIBC_TUNABLES=glibc.pthread.rseq=0 GORSEQ_EXPECT=library-cgo -- -tags rseqcgo .
 run "pure Go, sections delayed before their commit (-D=RSEQ_DELAY)" CGO_ENABLED=0 GORSEQ_EXPECT=library -- -asmflags=-D=RSEQ_DELAY .
 run "gap build (-D=RSEQ_GAP: the old layout, a spin between the arming store and start_ip); TestUnarmedWindow must see sections run unprotected" \
 	CGO_ENABLED=0 GORSEQ_EXPECT=library -- -asmflags=-D=RSEQ_GAP -run 'TestUnarmedWindow|TestFindSection|TestArmingStore' -v . |
