@@ -1,0 +1,633 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorseq/rseq"
+)
+
+// The kernel's param_test benchmarks (tools/testing/selftests/rseq), each
+// done with this package and the usual Go way. Every side keeps its state
+// across the rounds of a run and is checked after each round, as
+// param_test checks its data at the end: a benchmark that miscounts fails.
+
+// workOpts is one run of the workloads.
+type workOpts struct {
+	Threads int  // goroutines at once (param_test -t)
+	Reps    int  // reps per goroutine in each round (param_test -r)
+	Rounds  int  // rounds per side, interleaved
+	Pin     bool // each goroutine locked to an OS thread
+}
+
+// workload is one of param_test's benchmarks, both ways.
+type workload struct {
+	name   string // param_test's name for it
+	letter string // param_test -T
+	rseq   workSide
+	goway  workSide
+}
+
+// workSide is one way of doing a workload.
+type workSide struct {
+	name  string // for the table
+	setup func(o workOpts) (*workInstance, error)
+}
+
+// workInstance is one side of a workload, set up for a run.
+type workInstance struct {
+	// loop runs reps reps for goroutine g and returns its misses: pops
+	// that found the CPU's array empty (and so pushed nothing), or for
+	// sync.Pool, Gets that found the pool empty (and allocated).
+	loop func(g, reps int) int64
+	// check verifies the state after round rounds (1, 2, ...), with no
+	// goroutine running.
+	check func(rounds int) error
+	// fault does one wrong step, as a broken implementation would: tests
+	// call it between a round and its check to prove the check fails. Nil
+	// where there is nothing to check (sync.Pool drops items by design).
+	fault func()
+	close func()
+}
+
+// benchFault names a side ("buffer/rseq", "memcpy/go") whose fault runs
+// after its first round. Only tests set it.
+var benchFault string
+
+var workloads = []*workload{
+	{"increment", "i",
+		workSide{"PerCPU.Add", incRseq},
+		workSide{"atomic.Int64.Add, shared", incGo}},
+	{"spinlock", "s",
+		workSide{"Locks + count++", lockRseq},
+		workSide{"sync.Mutex + count++", lockGo}},
+	{"list", "l",
+		workSide{"FreeList Get+Put", listRseq},
+		workSide{"sync.Pool Get+Put", listGo}},
+	{"buffer", "b",
+		workSide{"PerCPU Pop+Push", bufRseq},
+		workSide{"chan handle recv+send", bufGo}},
+	{"memcpy", "m",
+		workSide{"16 B read+CAS, CopyAndStore", memRseq},
+		workSide{"chan 16 B recv+send", memGo}},
+}
+
+// selectWorkloads parses -workloads: names or letters, comma-separated, or
+// all.
+func selectWorkloads(spec string) ([]*workload, error) {
+	if spec == "all" {
+		return workloads, nil
+	}
+	var ws []*workload
+	seen := map[*workload]bool{}
+	for _, name := range strings.Split(spec, ",") {
+		var found *workload
+		for _, w := range workloads {
+			if name == w.name || name == w.letter {
+				found = w
+			}
+		}
+		if found == nil {
+			var names []string
+			for _, w := range workloads {
+				names = append(names, w.name)
+			}
+			return nil, fmt.Errorf("bench: unknown workload %q (want %s, their param_test letters, or all)", name, strings.Join(names, ", "))
+		}
+		if !seen[found] {
+			seen[found] = true
+			ws = append(ws, found)
+		}
+	}
+	return ws, nil
+}
+
+// workResult is one workload's outcome (one JSON object with -json).
+type workResult struct {
+	Workload   string     `json:"workload"`
+	ParamTest  string     `json:"param_test"` // the C command's flags for the same run
+	Threads    int        `json:"threads"`
+	Reps       int        `json:"reps"`
+	Rounds     int        `json:"rounds"`
+	GOMAXPROCS int        `json:"gomaxprocs"`
+	Cores      int        `json:"cores"` // min(threads, GOMAXPROCS, CPUs): core-ns/op = ns/op x cores
+	Pinned     bool       `json:"pinned"`
+	Engine     string     `json:"engine"`
+	Rseq       sideResult `json:"rseq"`
+	Go         sideResult `json:"go"`
+	Ratio      float64    `json:"go_over_rseq"`
+}
+
+// sideResult is one side's numbers.
+type sideResult struct {
+	Name        string    `json:"name"`
+	NsPerOp     float64   `json:"ns_per_op"` // median of the rounds: wall / (threads x reps)
+	CoreNsPerOp float64   `json:"core_ns_per_op"`
+	Rounds      []float64 `json:"ns_per_op_rounds"` // in the order run
+	Misses      int64     `json:"misses"`           // empty pops, or sync.Pool allocations, all rounds
+	Aborts      uint64    `json:"aborts,omitempty"` // critical sections the kernel aborted (rseq side)
+}
+
+// cores is the number of cores a run keeps busy.
+func (o workOpts) cores() int {
+	return min(o.Threads, runtime.GOMAXPROCS(0), runtime.NumCPU())
+}
+
+// want is the number of reps of rounds rounds.
+func (o workOpts) want(rounds int) int64 {
+	return int64(o.Threads) * int64(o.Reps) * int64(rounds)
+}
+
+// benchWorkloads runs ws and prints the table or the JSON objects.
+func benchWorkloads(out io.Writer, ws []*workload, o workOpts, asJSON bool) error {
+	var res []workResult
+	var row tableRow
+	if !asJSON {
+		plural := "s"
+		if o.Rounds == 1 {
+			plural = ""
+		}
+		fmt.Fprintf(out, "rseq bench: the kernel's rseq param_test workloads, %d threads x %d reps, median of %d round%s\n",
+			o.Threads, o.Reps, o.Rounds, plural)
+		pin := "not pinned"
+		if o.Pin {
+			pin = "each locked to an OS thread"
+		}
+		fmt.Fprintf(out, "GOMAXPROCS %d, %d CPUs, %d possible, %s, goroutines %s\n",
+			runtime.GOMAXPROCS(0), runtime.NumCPU(), rseq.PossibleCPUs(), enginePath(), pin)
+		fmt.Fprintf(out, "ns/op = wall / (threads x reps), as param_test_benchmark -T <T> -t %d -r %d; core-ns/op = ns/op x %d busy cores\n\n",
+			o.Threads, o.Reps, o.cores())
+		row = rowFormat(ws)
+		fmt.Fprintf(out, row.text, "workload", "T", "rseq", "ns/op", "core-ns/op", "usual Go", "ns/op", "core-ns/op", "Go/rseq")
+	}
+	for _, w := range ws {
+		r, err := measure(w, o)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			if err := json.NewEncoder(out).Encode(r); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(out, row.nums, w.name, w.letter,
+			r.Rseq.Name, r.Rseq.NsPerOp, r.Rseq.CoreNsPerOp, r.Go.Name, r.Go.NsPerOp, r.Go.CoreNsPerOp, r.Ratio)
+		res = append(res, r)
+	}
+	if asJSON {
+		return nil
+	}
+	var notes []string
+	for _, r := range res {
+		if r.Rseq.Misses > 0 {
+			notes = append(notes, fmt.Sprintf("%s: %d pops found their CPU's array empty (rseq)", r.Workload, r.Rseq.Misses))
+		}
+		if r.Go.Misses > 0 {
+			notes = append(notes, fmt.Sprintf("%s: sync.Pool was empty %d times and allocated (Go)", r.Workload, r.Go.Misses))
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(out, "misses (each counted as a rep, as in param_test): %s\n", strings.Join(notes, "; "))
+	}
+	fmt.Fprintln(out, "every round checked: counts exact, every handle and record there once and intact")
+	return nil
+}
+
+// tableRow is the table's line formats: names left-aligned, numbers right.
+type tableRow struct{ text, nums string }
+
+// rowFormat fits the name columns to the workloads' names.
+func rowFormat(ws []*workload) tableRow {
+	wr, wg := len("rseq"), len("usual Go")
+	for _, w := range ws {
+		wr, wg = max(wr, len(w.rseq.name)), max(wg, len(w.goway.name))
+	}
+	return tableRow{
+		text: fmt.Sprintf("%%-9s  %%-1s  %%-%ds  %%8s  %%10s  %%-%ds  %%8s  %%10s  %%8s\n", wr, wg),
+		nums: fmt.Sprintf("%%-9s  %%-1s  %%-%ds  %%8.2f  %%10.2f  %%-%ds  %%8.2f  %%10.2f  %%7.2fx\n", wr, wg),
+	}
+}
+
+// measure runs both sides of w for o.Rounds rounds, interleaved, checking
+// each after every round.
+func measure(w *workload, o workOpts) (workResult, error) {
+	sides := [2]workSide{w.rseq, w.goway}
+	keys := [2]string{"rseq", "go"}
+	var inst [2]*workInstance
+	for i, s := range sides {
+		in, err := s.setup(o)
+		if err != nil {
+			return workResult{}, fmt.Errorf("bench %s (%s): setup: %w", w.name, s.name, err)
+		}
+		defer in.close()
+		inst[i] = in
+	}
+	var times [2][]float64
+	var misses [2]int64
+	var aborts uint64
+	for r := 1; r <= o.Rounds; r++ {
+		for i, in := range inst {
+			runtime.GC() // the garbage of setup and of the other side is not this side's
+			a := rseq.Aborts()
+			d, m := timeLoop(o, in.loop)
+			if i == 0 {
+				aborts += rseq.Aborts() - a
+			}
+			misses[i] += m
+			if r == 1 && benchFault == w.name+"/"+keys[i] && in.fault != nil {
+				in.fault()
+			}
+			if err := in.check(r); err != nil {
+				return workResult{}, fmt.Errorf("bench %s (%s), round %d: %w", w.name, sides[i].name, r, err)
+			}
+			times[i] = append(times[i], float64(d.Nanoseconds())/float64(o.want(1)))
+		}
+	}
+	res := workResult{
+		Workload: w.name, ParamTest: fmt.Sprintf("-T %s -t %d -r %d", w.letter, o.Threads, o.Reps),
+		Threads: o.Threads, Reps: o.Reps, Rounds: o.Rounds, GOMAXPROCS: runtime.GOMAXPROCS(0),
+		Cores: o.cores(), Pinned: o.Pin, Engine: enginePath(),
+	}
+	for i, sr := range [2]*sideResult{&res.Rseq, &res.Go} {
+		sorted := append([]float64(nil), times[i]...)
+		sort.Float64s(sorted)
+		*sr = sideResult{Name: sides[i].name, NsPerOp: sorted[len(sorted)/2], Rounds: times[i], Misses: misses[i]}
+		sr.CoreNsPerOp = sr.NsPerOp * float64(res.Cores)
+	}
+	res.Rseq.Aborts = aborts
+	res.Ratio = res.Go.NsPerOp / res.Rseq.NsPerOp
+	return res, nil
+}
+
+// timeLoop starts o.Threads goroutines, waits until all are ready (and
+// pinned, with -pin), lets them run loop at once and returns the wall time
+// until the last finished, and their misses.
+func timeLoop(o workOpts, loop func(g, reps int) int64) (time.Duration, int64) {
+	var ready, done sync.WaitGroup
+	var misses atomic.Int64
+	start := make(chan struct{})
+	for g := 0; g < o.Threads; g++ {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			if o.Pin {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+			}
+			ready.Done()
+			<-start
+			misses.Add(loop(g, o.Reps))
+		}()
+	}
+	ready.Wait()
+	t0 := time.Now()
+	close(start)
+	done.Wait()
+	return time.Since(t0), misses.Load()
+}
+
+// countCheck compares a count with the reps of rounds rounds.
+func countCheck(what string, got int64, o workOpts, rounds int) error {
+	if want := o.want(rounds); got != want {
+		return fmt.Errorf("%s: %d, want %d (threads x reps x rounds; %d lost)", what, got, want, want-got)
+	}
+	return nil
+}
+
+// onceEach checks that got holds each of 0..n-1 exactly once.
+func onceEach(what string, got []uint64, n int) error {
+	seen := make([]int, n)
+	for _, v := range got {
+		if v >= uint64(n) {
+			return fmt.Errorf("%s %d found, outside [0, %d)", what, v, n)
+		}
+		seen[v]++
+	}
+	for v, c := range seen {
+		if c != 1 {
+			return fmt.Errorf("%s %d found %d times, want once (%d of %d found in all)", what, v, c, len(got), n)
+		}
+	}
+	return nil
+}
+
+// Items of list, buffer and memcpy: param_test puts 100 on each CPU and
+// sizes each CPU's array for all of them. Beyond maxItems in all, fewer per
+// CPU, so that the arrays stay small on machines with many possible CPUs.
+const (
+	itemsPerCPU = 100
+	maxItems    = 4096
+)
+
+// itemsPer returns the items each of n blocks starts with.
+func itemsPer(n int) int { return max(1, min(itemsPerCPU, maxItems/n)) }
+
+// roundUp64 rounds n up to a multiple of 64 (a cache line).
+func roundUp64(n uintptr) uintptr { return (n + 63) &^ 63 }
+
+// --- increment ---
+
+func incRseq(o workOpts) (*workInstance, error) {
+	s, err := rseq.NewSlab(0, rseq.ByCPU)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := s.Alloc(1)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	p, off := ref.PerCPU(), ref.Off()
+	return &workInstance{
+		loop: func(_, reps int) int64 {
+			for i := 0; i < reps; i++ {
+				p.Add(rseq.Current, off, 1) // with Current it always commits
+			}
+			return 0
+		},
+		check: func(rounds int) error {
+			var sum int64
+			for i := 0; i < p.Len(); i++ {
+				sum += int64(p.Load(i, off))
+			}
+			return countCheck("sum of the per-CPU words", sum, o, rounds)
+		},
+		fault: func() { p.Add(rseq.Current, off, -1) },
+		close: func() { s.Close() },
+	}, nil
+}
+
+func incGo(o workOpts) (*workInstance, error) {
+	n := new(atomic.Int64)
+	return &workInstance{
+		loop: func(_, reps int) int64 {
+			for i := 0; i < reps; i++ {
+				n.Add(1)
+			}
+			return 0
+		},
+		check: func(rounds int) error { return countCheck("shared counter", n.Load(), o, rounds) },
+		fault: func() { n.Add(-1) },
+		close: func() {},
+	}, nil
+}
+
+// --- spinlock ---
+
+// lockedCount is a counter a lock protects, alone on its cache line.
+type lockedCount struct {
+	n int64
+	_ [56]byte
+}
+
+func lockRseq(o workOpts) (*workInstance, error) {
+	s, err := rseq.NewSlab(0, rseq.ByCPU)
+	if err != nil {
+		return nil, err
+	}
+	l, err := rseq.NewLocksIn(s)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	counts := make([]lockedCount, l.Len())
+	return &workInstance{
+		loop: func(_, reps int) int64 {
+			for i := 0; i < reps; i++ {
+				k := l.Lock()
+				counts[k].n++ // plain: the lock is the only protection
+				l.Unlock(k)
+			}
+			return 0
+		},
+		check: func(rounds int) error {
+			var sum int64
+			for i := range counts {
+				sum += counts[i].n
+			}
+			return countCheck("sum of the per-lock counters", sum, o, rounds)
+		},
+		fault: func() { counts[0].n-- },
+		close: func() { l.Close(); s.Close() },
+	}, nil
+}
+
+func lockGo(o workOpts) (*workInstance, error) {
+	var c struct {
+		mu sync.Mutex
+		n  int64
+	}
+	return &workInstance{
+		loop: func(_, reps int) int64 {
+			for i := 0; i < reps; i++ {
+				c.mu.Lock()
+				c.n++
+				c.mu.Unlock()
+			}
+			return 0
+		},
+		check: func(rounds int) error {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return countCheck("counter", c.n, o, rounds)
+		},
+		fault: func() { c.mu.Lock(); c.n--; c.mu.Unlock() },
+		close: func() {},
+	}, nil
+}
+
+// --- list ---
+
+func listRseq(o workOpts) (*workInstance, error) {
+	f, err := rseq.NewFreeList(0)
+	if err != nil {
+		return nil, err
+	}
+	n := rseq.PossibleCPUs()
+	total := itemsPer(n) * n
+	fill := func() {
+		hs := make([]uint32, total)
+		for i := range hs {
+			hs[i] = uint32(i)
+		}
+		f.PutShared(hs...)
+	}
+	fill()
+	return &workInstance{
+		loop: func(_, reps int) int64 {
+			var empty int64
+			for i := 0; i < reps; i++ {
+				h, ok := f.Get()
+				if !ok {
+					empty++
+					continue
+				}
+				f.Put(h)
+			}
+			return empty
+		},
+		check: func(int) error {
+			// Take every handle out (Get reaches other CPUs' caches when
+			// the shared stack is empty), then give them all back.
+			var got []uint64
+			for {
+				h, ok := f.Get()
+				if !ok {
+					break
+				}
+				got = append(got, uint64(h))
+			}
+			if err := onceEach("handle", got, total); err != nil {
+				return err
+			}
+			fill()
+			return nil
+		},
+		fault: func() { f.Get() }, // a handle taken and never put back
+		close: f.Close,
+	}, nil
+}
+
+// poolNode is what the sync.Pool side hands around.
+type poolNode struct{ data int64 }
+
+func listGo(o workOpts) (*workInstance, error) {
+	var pool sync.Pool
+	n := rseq.PossibleCPUs()
+	for i := itemsPer(n) * n; i > 0; i-- {
+		pool.Put(&poolNode{data: int64(i)})
+	}
+	return &workInstance{
+		loop: func(_, reps int) int64 {
+			var allocs int64
+			for i := 0; i < reps; i++ {
+				x, _ := pool.Get().(*poolNode)
+				if x == nil {
+					x = new(poolNode) // what New would do
+					allocs++
+				}
+				pool.Put(x)
+			}
+			return allocs
+		},
+		// sync.Pool may drop items at any garbage collection: there is
+		// nothing to conserve.
+		check: func(int) error { return nil },
+		close: func() {},
+	}, nil
+}
+
+// --- buffer ---
+
+// bufState is the buffer workload's per-CPU arrays: in each block, a count
+// word and an array with room for every handle.
+type bufState struct {
+	s        *rseq.Slab
+	p        *rseq.PerCPU
+	countOff uintptr
+	arrOff   uintptr
+	total    int
+}
+
+func bufRseq(o workOpts) (*workInstance, error) {
+	n := rseq.PossibleCPUs()
+	per := itemsPer(n)
+	total := per * n
+	s, err := rseq.NewSlab(roundUp64(uintptr(1+total)*8), rseq.ByCPU)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := s.Alloc(1 + total)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	b := &bufState{s: s, p: ref.PerCPU(), countOff: ref.Off(), arrOff: ref.Off() + 8, total: total}
+	p, countOff, arrOff := b.p, b.countOff, b.arrOff
+	// Fill each block through the fallback view, which acts on any block
+	// from anywhere (at a fence per push, setup only).
+	fb := p.Fallback()
+	for blk := 0; blk < p.Len(); blk++ {
+		for j := 0; j < per; j++ {
+			if _, _, r := fb.Push(blk, countOff, arrOff, total, uint64(blk*per+j)); r != rseq.Committed {
+				s.Close()
+				return nil, fmt.Errorf("filling block %d: %v", blk, r)
+			}
+		}
+	}
+	return &workInstance{
+		loop: func(_, reps int) int64 {
+			var empty int64
+			for i := 0; i < reps; i++ {
+				h, _, r := p.Pop(rseq.Current, countOff, arrOff, total)
+				if r != rseq.Committed {
+					empty++
+					continue
+				}
+				// Room for every handle: a Push cannot find it full (if
+				// it did, the handle would be lost and the check say so).
+				p.Push(rseq.Current, countOff, arrOff, total, h)
+			}
+			return empty
+		},
+		check: func(int) error {
+			var got []uint64
+			for blk := 0; blk < p.Len(); blk++ {
+				c := p.Load(blk, countOff)
+				if c > uint64(total) {
+					return fmt.Errorf("block %d counts %d handles, room for %d", blk, c, total)
+				}
+				for k := uint64(0); k < c; k++ {
+					got = append(got, p.Load(blk, arrOff+uintptr(k)*8))
+				}
+			}
+			return onceEach("handle", got, total)
+		},
+		fault: func() { // a handle pushed twice
+			if h, _, r := p.Pop(rseq.Current, countOff, arrOff, total); r == rseq.Committed {
+				p.Push(rseq.Current, countOff, arrOff, total, h)
+				p.Push(rseq.Current, countOff, arrOff, total, h)
+			}
+		},
+		close: func() { s.Close() },
+	}, nil
+}
+
+func bufGo(o workOpts) (*workInstance, error) {
+	n := rseq.PossibleCPUs()
+	total := itemsPer(n) * n
+	ch := make(chan uint32, total)
+	for h := 0; h < total; h++ {
+		ch <- uint32(h)
+	}
+	return &workInstance{
+		loop: func(_, reps int) int64 {
+			for i := 0; i < reps; i++ {
+				h := <-ch
+				ch <- h
+			}
+			return 0
+		},
+		check: func(int) error {
+			got := make([]uint64, 0, total)
+			for len(ch) > 0 {
+				got = append(got, uint64(<-ch))
+			}
+			for _, h := range got {
+				ch <- uint32(h)
+			}
+			return onceEach("handle", got, total)
+		},
+		fault: func() { <-ch }, // a handle received and never sent back
+		close: func() {},
+	}, nil
+}
