@@ -18,42 +18,54 @@ import (
 const benchHelp = `usage: rseq bench [flags]
        rseq bench kernel [-rounds N] [-n N]
 
-What per-CPU data buys on this machine, in two sections:
+What per-CPU data buys on this machine, in two sections.
 
 The counter comparison (-goroutines, -ops): rseq.Counter.Add against one
 shared atomic.Int64, many goroutines adding at once.
 
 The kernel's workloads (-threads, -reps, -workloads, -json, -pin): the five
 benchmarks of the Linux kernel's tools/testing/selftests/rseq/param_test.c
-(built with -DBENCHMARK: param_test_benchmark -T <letter> -t THREADS -r REPS),
+(built with -DBENCHMARK: param_test_benchmark -T LETTER -t THREADS -r REPS),
 each done with this package and the usual Go way, so that the table can be
-put beside the C program's numbers on the same machine:
-  increment  i  PerCPU.Add of 1 to a per-CPU word     | atomic.Int64.Add, one shared word
-  spinlock   s  Locks.Lock, count++ on the lock's     | sync.Mutex around one counter
-                (plain) counter, Locks.Unlock         |
-  list       l  FreeList.Get + Put of a handle        | sync.Pool.Get + Put of a node
-  buffer     b  PerCPU.Pop + Push of a handle on      | receive + send on a buffered chan
-                per-CPU arrays                        | of handles
-  memcpy     m  pop of a 16-byte record from a per-CPU| receive + send on a buffered chan
-                array (read, then CompareAndSwap of a | of 16-byte records
-                versioned count) + push (CopyAndStore)|
-As in param_test, list, buffer and memcpy start with 100 items per CPU block
-(fewer on machines with over 40 possible CPUs), and a pop that finds its
-CPU's array empty counts as a rep without a push. THREADS goroutines
-(GOMAXPROCS as it is; -pin locks each to its own OS thread) each run REPS
-reps; the wall time of all of them together gives
-  ns/op       wall / (THREADS x REPS), what param_test's numbers mean
+put beside the C program's numbers from the same machine:
+
+  workload   T  rseq                                usual Go
+  increment  i  PerCPU.Add of 1 to a per-CPU word   atomic.Int64.Add, one word
+  spinlock   s  Locks.Lock, count++ on that lock's  sync.Mutex around one
+                plain counter, Locks.Unlock         counter
+  list       l  FreeList.Get + Put of a handle      sync.Pool.Get + Put
+  buffer     b  PerCPU.Pop + Push of a handle on    receive + send on a
+                per-CPU arrays                      buffered chan of handles
+  memcpy     m  pop of a 16-byte record from a      receive + send on a
+                per-CPU array, push of it back      buffered chan of records
+
+The memcpy push is one section (PerCPU.CopyAndStore: copy into the free
+slot, commit the count), as in C. The package has no section that copies
+out, so the pop reads the top record, then commits the smaller count with
+PerCPU.CompareAndSwap expecting the word it read; every commit also bumps a
+version in that word, so the pop commits only if nothing changed the array
+since the read.
+
+As in param_test, list, buffer and memcpy start with 100 items per possible
+CPU (fewer past 40 CPUs: 4096 in all) and arrays with room for all of them;
+a pop that finds its CPU's array empty counts as a rep without a push (the
+misses line says how many). THREADS goroutines (GOMAXPROCS as it is; -pin
+locks each to an OS thread) run REPS reps each, all at once, and their wall
+time gives
+  ns/op       wall / (THREADS x REPS); for the C program, its wall time
+              (time(1)) divided by -t x -r
   core-ns/op  ns/op x the cores kept busy, min(THREADS, GOMAXPROCS, CPUs):
               the CPU time one op costs
 and Go/rseq is the usual way's ns/op over this package's (above 1: rseq is
 faster). Each side runs -rounds times, interleaved, and the median is shown.
-After every round the results are checked as param_test checks them (the
-counters add up to THREADS x REPS x rounds, every handle and record is still
-there exactly once, every record intact): a violation is an error (exit 1).
+After every round the results are checked as param_test checks them: the
+counters add up to THREADS x REPS x rounds, every handle and record is
+still there exactly once and every record intact (sync.Pool excepted: it
+may drop items). A violation is an error (exit status 1).
 
 Without flags both sections run. Counter flags select the counter
 comparison, workload flags the workloads; -rounds applies to both.
-"bench kernel" measures the kernel's side instead (see its -h).
+"bench kernel" measures the kernel's side instead (bench kernel -h).
 
 Flags:
 `

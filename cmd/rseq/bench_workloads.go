@@ -162,8 +162,9 @@ func benchWorkloads(out io.Writer, ws []*workload, o workOpts, asJSON bool) erro
 		}
 		fmt.Fprintf(out, "GOMAXPROCS %d, %d CPUs, %d possible, %s, goroutines %s\n",
 			runtime.GOMAXPROCS(0), runtime.NumCPU(), rseq.PossibleCPUs(), enginePath(), pin)
-		fmt.Fprintf(out, "ns/op = wall / (threads x reps), as param_test_benchmark -T <T> -t %d -r %d; core-ns/op = ns/op x %d busy cores\n\n",
-			o.Threads, o.Reps, o.cores())
+		fmt.Fprintf(out, "ns/op = wall / (threads x reps); in C: time param_test_benchmark -T <T> -t %d -r %d, divided alike\n",
+			o.Threads, o.Reps)
+		fmt.Fprintf(out, "core-ns/op = ns/op x %d busy cores; Go/rseq above 1: rseq faster\n\n", o.cores())
 		row = rowFormat(ws)
 		fmt.Fprintf(out, row.text, "workload", "T", "rseq", "ns/op", "core-ns/op", "usual Go", "ns/op", "core-ns/op", "Go/rseq")
 	}
