@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -169,5 +170,33 @@ func TestBenchFlags(t *testing.T) {
 	}
 	if ws, err := selectWorkloads("m,memcpy,i"); err != nil || len(ws) != 2 || ws[0].name != "memcpy" || ws[1].name != "increment" {
 		t.Errorf("selectWorkloads(m,memcpy,i) = %v, %v", ws, err)
+	}
+}
+
+// BenchmarkParamTest is the workloads as go test benchmarks, for benchstat:
+// GOMAXPROCS goroutines share b.N reps; ns/op is wall / reps, as in the
+// command's table. Each run is checked like a round of the command.
+func BenchmarkParamTest(b *testing.B) {
+	threads := runtime.GOMAXPROCS(0)
+	for _, w := range workloads {
+		for _, side := range []struct {
+			key string
+			s   workSide
+		}{{"rseq", w.rseq}, {"go", w.goway}} {
+			b.Run(w.name+"/"+side.key, func(b *testing.B) {
+				o := workOpts{Threads: threads, Reps: max(1, b.N/threads), Rounds: 1}
+				in, err := side.s.setup(o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer in.close()
+				b.ResetTimer()
+				timeLoop(o, in.loop)
+				b.StopTimer()
+				if err := in.check(1); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
 	}
 }

@@ -150,12 +150,8 @@ func benchWorkloads(out io.Writer, ws []*workload, o workOpts, asJSON bool) erro
 	var res []workResult
 	var row tableRow
 	if !asJSON {
-		plural := "s"
-		if o.Rounds == 1 {
-			plural = ""
-		}
-		fmt.Fprintf(out, "rseq bench: the kernel's rseq param_test workloads, %d threads x %d reps, median of %d round%s\n",
-			o.Threads, o.Reps, o.Rounds, plural)
+		fmt.Fprintf(out, "rseq bench: the kernel's rseq param_test workloads, %s x %d reps, median of %s\n",
+			count(o.Threads, "thread"), o.Reps, count(o.Rounds, "round"))
 		pin := "not pinned"
 		if o.Pin {
 			pin = "each locked to an OS thread"
@@ -164,7 +160,7 @@ func benchWorkloads(out io.Writer, ws []*workload, o workOpts, asJSON bool) erro
 			runtime.GOMAXPROCS(0), runtime.NumCPU(), rseq.PossibleCPUs(), enginePath(), pin)
 		fmt.Fprintf(out, "ns/op = wall / (threads x reps); in C: time param_test_benchmark -T <T> -t %d -r %d, divided alike\n",
 			o.Threads, o.Reps)
-		fmt.Fprintf(out, "core-ns/op = ns/op x %d busy cores; Go/rseq above 1: rseq faster\n\n", o.cores())
+		fmt.Fprintf(out, "core-ns/op = ns/op x %s; Go/rseq above 1: rseq faster\n\n", count(o.cores(), "busy core"))
 		row = rowFormat(ws)
 		fmt.Fprintf(out, row.text, "workload", "T", "rseq", "ns/op", "core-ns/op", "usual Go", "ns/op", "core-ns/op", "Go/rseq")
 	}
@@ -200,6 +196,14 @@ func benchWorkloads(out io.Writer, ws []*workload, o workOpts, asJSON bool) erro
 	}
 	fmt.Fprintln(out, "every round checked: counts exact, every handle and record there once and intact")
 	return nil
+}
+
+// count says "1 thing" or "n things".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // tableRow is the table's line formats: names left-aligned, numbers right.
