@@ -2,7 +2,8 @@
 // support, and what they buy on this machine.
 //
 //	rseq info [-json]        what the kernel and process support, and why not
-//	rseq bench [flags]       per-CPU counter vs a shared atomic counter
+//	rseq bench [flags]       per-CPU counter vs a shared atomic counter, and the
+//	                         kernel's param_test workloads vs the usual Go way
 //	rseq bench kernel        kernel exit cost: unregistered, legacy and V2 registrations
 //	rseq stress [flags]      torture test of the primitives and structures
 package main
@@ -44,7 +45,9 @@ func usage() {
 
 commands:
   info    what this kernel and process support (-json for JSON)
-  bench   per-CPU counter against a shared atomic counter on this machine
+  bench   per-CPU counter against a shared atomic counter, and the kernel's
+          rseq param_test workloads (increment, spinlock, list, buffer,
+          memcpy) against the usual Go way, on this machine (-h for more)
   bench kernel   syscall and context-switch cost with threads unregistered,
           registered for legacy mode (32 bytes) and for V2 (Linux 7.0+)
   stress  torture test: invariants under yields, signals, delays (-h for more)
