@@ -27,11 +27,12 @@ const (
 )
 
 // Status codes of the critical-section primitives, shared with assembly.
+// The first three are final and equal the Result an operation reports.
 const (
-	stCommitted    = 0 // the committing store ran
-	stFailed       = 1 // a compare did not hold (or the list was empty/full)
-	stAborted      = 2 // the kernel aborted the section; retry
-	stWrongCPU     = 3 // an explicit index was asked for and this thread is elsewhere
+	stCommitted    = 0 // the committing store ran (Committed)
+	stFailed       = 1 // a compare did not hold, or the list was empty/full (Failed)
+	stWrongCPU     = 2 // an explicit index was asked for and this thread is elsewhere (NotOnCPU)
+	stAborted      = 3 // the kernel aborted the section; retry
 	stUnregistered = 4 // no usable area on this thread, or its id is out of range
 	stDiverted     = 5 // a fallback operation is running somewhere: use the fallback
 	stCorrupt      = 6 // a per-CPU count is larger than its capacity
@@ -40,9 +41,29 @@ const (
 // slots is the engine's view of per-CPU memory: block i of n begins at
 // base + i*stride, and idOff selects which id of the area indexes it
 // (offCPUID or offMMCID). Assembly reads it through go_asm.h offsets.
+//
+// lim is n+1 where critical sections may run on this memory and 0 where
+// they may not (no engine in this process, or an index the kernel does not
+// maintain): the fast entry points compare an explicit index plus one with
+// it, so one compare rejects an index out of range and memory the engine
+// must not touch, and send both to the slow path. lastWord is the index of
+// a block's last word (stride/8 - 1), for the fast entry points' check of
+// an offset (aligned and inside the block).
 type slots struct {
-	base   unsafe.Pointer
-	stride uintptr
-	n      uintptr
-	idOff  uintptr
+	base     unsafe.Pointer
+	stride   uintptr
+	n        uintptr
+	idOff    uintptr
+	lim      uintptr
+	lastWord uintptr
+}
+
+// cell is one word of per-CPU memory: the word at off of every block of s.
+// Structures whose hot path is a single per-CPU add (Counter) hold one,
+// first in their struct, and update it through rsCellAdd. A zero cell
+// (s == nil) is given a word of DefaultSlab(ByCPU) on first use
+// (cellAddSlow); s is published after off, and read before it.
+type cell struct {
+	s   *slots
+	off uintptr
 }

@@ -21,7 +21,7 @@ func rsAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, s
 func rsCAS(s *slots, want int, off uintptr, old, nv uint64) (val uint64, id int, st int)
 
 //go:noescape
-func rsCAS2(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
+func rsCASGuarded(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
 
 //go:noescape
 func rsPop(s *slots, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int)
@@ -31,6 +31,19 @@ func rsPush(s *slots, want int, off, arrOff, capacity uintptr, v uint64) (val ui
 
 //go:noescape
 func rsCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int)
+
+// The fast entry points: they finish the operation, jumping to the Go
+// function named in their comment for anything their section does not do.
+
+// rsAddFast is PerCPU.Add; its slow path is addSlow.
+//
+//go:noescape
+func rsAddFast(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+
+// rsCellAdd adds delta to the caller's word of c; its slow path is
+// cellAddSlow. Not noescape: the slow path may keep c (a zero cell's
+// cleanup is attached to it), so c must be on the heap or in a global.
+func rsCellAdd(c *cell, delta uint64)
 
 //go:noescape
 func primEntries(p *[nPrim]unsafe.Pointer)
@@ -56,9 +69,9 @@ var sectionDelay int64
 // unprotected. Incremented by assembly; always 0 in a correct layout.
 var unarmedCommits uint64
 
-const nPrim = 6
+const nPrim = 8
 
-var primNames = [nPrim]string{"rsAdd", "rsCAS", "rsCAS2", "rsPop", "rsPush", "rsCopy"}
+var primNames = [nPrim]string{"rsAdd", "rsCAS", "rsCASGuarded", "rsPop", "rsPush", "rsCopy", "rsAddFast", "rsCellAdd"}
 
 // descs holds the address of each primitive's descriptor (struct rseq_cs,
 // 32 bytes, 32-byte aligned, in a page made read-only after start-up).

@@ -103,11 +103,14 @@ probed:
 	MOVQ	R8, const_offRseqCS(AX); \
 	GAP
 
-// ENTER: the first instructions of every section. In: AX area, BX s,
-// SI want. Out: CX = index, DX = base + index*stride. Clobbers R8.
-// The CMOV makes R8 = (want < 0 ? index : want), so one compare checks an
-// explicit index and passes the current one.
-#define ENTER \
+// ENTER(unreg, wrong, divert): the first instructions of every section
+// that takes an explicit index or Current. In: AX area, BX s, SI want. Out:
+// CX = index, DX = base + index*stride. Clobbers R8. Leaves for unreg (no
+// usable index), wrong (an explicit index that is not this one) or divert
+// (a fallback operation is running). The CMOV makes R8 = (want < 0 ? index
+// : want), so one compare checks an explicit index and passes the current
+// one.
+#define ENTER(unreg, wrong, divert) \
 	MOVQ	slots_idOff(BX), R8; \
 	MOVL	(AX)(R8*1), CX; \
 	CMPQ	CX, slots_n(BX); \
@@ -123,6 +126,21 @@ probed:
 	IMULQ	slots_stride(BX), DX; \
 	ADDQ	slots_base(BX), DX
 
+// CHECK_ARGS(slow): the fast entry points' argument check, before the
+// section: off (DI) an aligned word inside the block, and want (SI) in
+// [-1, n) on memory sections may run on (lim = n+1; 0 sends every call to
+// the slow path). Rotating off right by 3 moves a misaligned offset's low
+// bits to the top, so one unsigned compare with the last word's index
+// checks both alignment and range. Clobbers R8.
+#define CHECK_ARGS(slow) \
+	MOVQ	DI, R8; \
+	RORQ	$3, R8; \
+	CMPQ	R8, slots_lastWord(BX); \
+	JHI	slow; \
+	LEAQ	1(SI), R8; \
+	CMPQ	R8, slots_lim(BX); \
+	JAE	slow
+
 // func rsAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 // *(block+off) += delta; val = the new value.
 // Registers: AX area, BX s, SI want, DI off, R9 delta, CX index, DX block,
@@ -135,7 +153,7 @@ TEXT ·rsAdd(SB), NOSPLIT, $0-56
 	ARM(0)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	ENTER
+	ENTER(unreg, wrong, divert)
 	MOVQ	(DX)(DI*1), R8
 	ADDQ	R9, R8
 	DELAY(R10)
@@ -185,7 +203,7 @@ TEXT ·rsCAS(SB), NOSPLIT, $0-64
 	ARM(1)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	ENTER
+	ENTER(unreg, wrong, divert)
 	MOVQ	(DX)(DI*1), R8
 	CMPQ	R8, R9
 	JNE	fail
@@ -228,12 +246,12 @@ divert:
 	RET
 	MARK_END
 
-// func rsCAS2(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
+// func rsCASGuarded(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
 // if *(block+off) == old && *guard == gval { *(block+off) = nv }; val =
 // the value found at block+off.
 // Registers: AX area, BX s, SI want, DI off, R9 old, R12 nv, R13 guard,
 // R10 gval, CX index, DX block, R8 value found.
-TEXT ·rsCAS2(SB), NOSPLIT, $0-80
+TEXT ·rsCASGuarded(SB), NOSPLIT, $0-80
 	MOVQ	s+0(FP), BX
 	MOVQ	want+8(FP), SI
 	MOVQ	off+16(FP), DI
@@ -244,7 +262,7 @@ TEXT ·rsCAS2(SB), NOSPLIT, $0-80
 	ARM(2)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	ENTER
+	ENTER(unreg, wrong, divert)
 	MOVQ	(DX)(DI*1), R8
 	CMPQ	R8, R9
 	JNE	fail
@@ -305,7 +323,7 @@ TEXT ·rsPop(SB), NOSPLIT, $0-64
 	ARM(3)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	ENTER
+	ENTER(unreg, wrong, divert)
 	MOVQ	(DX)(DI*1), R8
 	TESTQ	R8, R8
 	JZ	fail	// empty
@@ -375,7 +393,7 @@ TEXT ·rsPush(SB), NOSPLIT, $0-72
 	ARM(4)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	ENTER
+	ENTER(unreg, wrong, divert)
 	MOVQ	(DX)(DI*1), R8
 	CMPQ	R8, R12
 	JA	corrupt
@@ -446,7 +464,7 @@ TEXT ·rsCopy(SB), NOSPLIT, $0-88
 	ARM(5)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	ENTER
+	ENTER(unreg, wrong, divert)
 	MOVQ	(DX)(DI*1), R8
 	CMPQ	R8, R9
 	JNE	fail
@@ -509,6 +527,95 @@ divert:
 	RET
 	MARK_END
 
+// Fast entry points. Each finishes its operation: what its section cannot
+// do (bad arguments, memory the engine does not run on, a thread not yet
+// registered, a running fallback operation, an abort) it hands to a Go
+// function with the same arguments by a tail call (JMP), so that the Go
+// method calling it makes one call and can be inlined. None returns a
+// status that needs handling.
+
+// func rsAddFast(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+// PerCPU.Add: as rsAdd, but st is only stCommitted or stWrongCPU; the rest
+// goes on in addSlow.
+// Registers: AX area, BX s, SI want, DI off, R9 delta, CX index, DX block,
+// R8 value.
+TEXT ·rsAddFast(SB), NOSPLIT, $0-56
+	MOVQ	s+0(FP), BX
+	MOVQ	want+8(FP), SI
+	MOVQ	off+16(FP), DI
+	MOVQ	delta+24(FP), R9
+	CHECK_ARGS(slow)
+	ARM(6)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
+	MARK_START
+	ENTER(slow, wrong, slow)
+	MOVQ	(DX)(DI*1), R8
+	ADDQ	R9, R8
+	DELAY(R10)
+	PROBE(R11)
+	MARK_COMMIT
+	MOVQ	R8, (DX)(DI*1)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	COUNT(R11)
+	MOVQ	R8, val+32(FP)
+	MOVQ	CX, id+40(FP)
+	MOVQ	$const_stCommitted, st+48(FP)
+	RET
+wrong:
+	MOVQ	$0, val+32(FP)
+	MOVQ	CX, id+40(FP)
+	MOVQ	$const_stWrongCPU, st+48(FP)
+	RET
+slow:
+	JMP	·addSlow(SB)
+	SIGNATURE
+	// abort_ip
+	JMP	·addAborted(SB)
+	MARK_END
+
+// func rsCellAdd(c *cell, delta uint64)
+// *(block of the current index + c.off) += delta, with one read-modify-
+// write instruction as the commit: the new value is not needed, and an
+// interrupt lands before or after an instruction, never inside it (no
+// other CPU writes the word, so no LOCK prefix). A zero cell, memory the
+// engine does not run on and every other case go on in cellAddSlow.
+// Registers: R11 c, BX s, DI off, R9 delta, AX area, CX index then block.
+TEXT ·rsCellAdd(SB), NOSPLIT, $0-16
+	MOVQ	c+0(FP), R11
+	MOVQ	delta+8(FP), R9
+	MOVQ	cell_s(R11), BX	// loaded before off: a zero cell publishes off first (TSO keeps the order)
+	MOVQ	cell_off(R11), DI
+	TESTQ	BX, BX
+	JEQ	slow	// a zero cell
+	CMPQ	slots_lim(BX), $0
+	JEQ	slow	// no sections on this memory
+	ARM(7)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
+	MARK_START
+	MOVQ	slots_idOff(BX), R8
+	MOVL	(AX)(R8*1), CX
+	CMPQ	CX, slots_n(BX)
+	JAE	slow	// not registered, or an index past the memory
+	CMPL	·fbActive(SB), $0
+	JNE	slow
+	IMULQ	slots_stride(BX), CX
+	ADDQ	slots_base(BX), CX
+	DELAY(R10)
+	PROBE(R10)
+	MARK_COMMIT
+	ADDQ	R9, (CX)(DI*1)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	COUNT(R10)
+	RET
+slow:
+	JMP	·cellAddSlow(SB)
+	SIGNATURE
+	// abort_ip
+	JMP	·cellAddAborted(SB)
+	MARK_END
+
 // func primEntries(p *[nPrim]unsafe.Pointer): the code addresses of the
 // primitives, in descriptor order.
 TEXT ·primEntries(SB), NOSPLIT, $0-8
@@ -517,7 +624,7 @@ TEXT ·primEntries(SB), NOSPLIT, $0-8
 	MOVQ	AX, 0(DI)
 	LEAQ	·rsCAS(SB), AX
 	MOVQ	AX, 8(DI)
-	LEAQ	·rsCAS2(SB), AX
+	LEAQ	·rsCASGuarded(SB), AX
 	MOVQ	AX, 16(DI)
 	LEAQ	·rsPop(SB), AX
 	MOVQ	AX, 24(DI)
@@ -525,6 +632,10 @@ TEXT ·primEntries(SB), NOSPLIT, $0-8
 	MOVQ	AX, 32(DI)
 	LEAQ	·rsCopy(SB), AX
 	MOVQ	AX, 40(DI)
+	LEAQ	·rsAddFast(SB), AX
+	MOVQ	AX, 48(DI)
+	LEAQ	·rsCellAdd(SB), AX
+	MOVQ	AX, 56(DI)
 	RET
 
 // func sectionDelayBuilt() bool: whether DELAY is compiled in.

@@ -23,10 +23,12 @@ func stlr(t, n uint32) []byte {
 var commitStores = [nPrim][]byte{
 	stlr(8, 9),  // rsAdd:  STLR R8, (R9)
 	stlr(10, 9), // rsCAS:  STLR R10, (R9)
-	stlr(10, 9), // rsCAS2: STLR R10, (R9)
+	stlr(10, 9), // rsCASGuarded: STLR R10, (R9)
 	stlr(8, 9),  // rsPop:  STLR R8, (R9)
 	stlr(8, 9),  // rsPush: STLR R8, (R9)
 	stlr(13, 9), // rsCopy: STLR R13, (R9)
+	stlr(8, 9),  // rsAddFast: STLR R8, (R9)
+	stlr(8, 9),  // rsCellAdd: STLR R8, (R9)
 }
 
 // marker returns the marker word with tag 1 (start), 3 (post-commit) or 4

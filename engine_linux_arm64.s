@@ -74,7 +74,7 @@
 //     (program order on one CPU; a context switch is a full barrier) and by
 //     fallback operations (ordered by fbActive's acquire, above). rsAdd,
 //     rsPop, rsPush and rsCopy load them plainly.
-//   - rsCAS and rsCAS2 load the word they compare with LDAR (acquire):
+//   - rsCAS and rsCASGuarded load the word they compare with LDAR (acquire):
 //     Locks.TryLock takes a lock with rsCAS, and the holder's later reads
 //     must not be satisfied before it saw the 0 that the unlocker's atomic
 //     compare-and-swap stored. CAS2's guard load is LDAR too, so it is
@@ -162,11 +162,15 @@ probed:
 	MOVD	R1, const_offRseqCS(R0); \
 	GAP
 
-// ENTER: the first instructions of every section. In: R0 area, R2 s, R3
-// want. Out: R6 = index, R7 = base + index*stride. Clobbers R1.
-// The CSEL makes R1 = (want < 0 ? index : want), so one compare checks an
-// explicit index and passes the current one.
-#define ENTER \
+// ENTER(unreg, wrong, divert): the first instructions of every section
+// that takes an explicit index or Current. In: R0 area, R2 s, R3 want.
+// Out: R6 = index, R7 = base + index*stride. Clobbers R1. Leaves for unreg
+// (no usable index), wrong (an explicit index that is not this one) or
+// divert (a fallback operation is running). The CSEL makes R1 = (want < 0
+// ? index : want), so one compare checks an explicit index and passes the
+// current one. fbActive is loaded with LDARW (acquire): see "Memory
+// ordering" above.
+#define ENTER(unreg, wrong, divert) \
 	MOVD	slots_idOff(R2), R1; \
 	MOVWU	(R0)(R1), R6; \
 	MOVD	slots_n(R2), R1; \
@@ -183,6 +187,22 @@ probed:
 	MOVD	slots_base(R2), R7; \
 	MADD	R1, R7, R6, R7
 
+// CHECK_ARGS(slow): the fast entry points' argument check, before the
+// section: off (R4) an aligned word inside the block, and want (R3) in
+// [-1, n) on memory sections may run on (lim = n+1; 0 sends every call to
+// the slow path). Rotating off right by 3 moves a misaligned offset's low
+// bits to the top, so one unsigned compare with the last word's index
+// checks both alignment and range. Clobbers R1 and R10.
+#define CHECK_ARGS(slow) \
+	ROR	$3, R4, R1; \
+	MOVD	slots_lastWord(R2), R10; \
+	CMP	R10, R1; \
+	BHI	slow; \
+	ADD	$1, R3, R1; \
+	MOVD	slots_lim(R2), R10; \
+	CMP	R10, R1; \
+	BHS	slow
+
 // func rsAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 // *(block+off) += delta; val = the new value.
 // Registers: R5 delta.
@@ -194,7 +214,7 @@ TEXT ·rsAdd(SB), NOSPLIT, $0-56
 	ARM(0)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	ENTER
+	ENTER(unreg, wrong, divert)
 	ADD	R4, R7, R9
 	MOVD	(R9), R8
 	ADD	R5, R8, R8
@@ -251,7 +271,7 @@ TEXT ·rsCAS(SB), NOSPLIT, $0-64
 	ARM(1)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	ENTER
+	ENTER(unreg, wrong, divert)
 	ADD	R4, R7, R9
 	LDAR	(R9), R8	// acquire: a lock taken here orders the holder's reads
 	CMP	R5, R8
@@ -303,11 +323,11 @@ divert:
 	RET
 	MARK_END
 
-// func rsCAS2(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
+// func rsCASGuarded(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
 // if *(block+off) == old && *guard == gval { *(block+off) = nv }; val =
 // the value found at block+off.
 // Registers: R5 old, R10 nv, R11 guard, R12 gval, R13 the guard's value.
-TEXT ·rsCAS2(SB), NOSPLIT, $0-80
+TEXT ·rsCASGuarded(SB), NOSPLIT, $0-80
 	MOVD	s+0(FP), R2
 	MOVD	want+8(FP), R3
 	MOVD	off+16(FP), R4
@@ -318,7 +338,7 @@ TEXT ·rsCAS2(SB), NOSPLIT, $0-80
 	ARM(2)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	ENTER
+	ENTER(unreg, wrong, divert)
 	ADD	R4, R7, R9
 	LDAR	(R9), R8	// acquire, as in rsCAS
 	CMP	R5, R8
@@ -387,7 +407,7 @@ TEXT ·rsPop(SB), NOSPLIT, $0-64
 	ARM(3)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	ENTER
+	ENTER(unreg, wrong, divert)
 	ADD	R4, R7, R9
 	MOVD	(R9), R8
 	CBZ	R8, fail	// empty
@@ -466,7 +486,7 @@ TEXT ·rsPush(SB), NOSPLIT, $0-72
 	ARM(4)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	ENTER
+	ENTER(unreg, wrong, divert)
 	ADD	R4, R7, R9
 	MOVD	(R9), R8
 	CMP	R10, R8
@@ -547,7 +567,7 @@ TEXT ·rsCopy(SB), NOSPLIT, $0-88
 	ARM(5)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	ENTER
+	ENTER(unreg, wrong, divert)
 	ADD	R4, R7, R9
 	MOVD	(R9), R8
 	CMP	R5, R8
@@ -614,6 +634,94 @@ divert:
 	RET
 	MARK_END
 
+// Fast entry points: see engine_linux_amd64.s. Each finishes its
+// operation, jumping to a Go function with the same arguments for anything
+// its section does not do.
+
+// func rsAddFast(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+// PerCPU.Add: as rsAdd, but st is only stCommitted or stWrongCPU; the rest
+// goes on in addSlow.
+// Registers: R5 delta.
+TEXT ·rsAddFast(SB), NOSPLIT, $0-56
+	MOVD	s+0(FP), R2
+	MOVD	want+8(FP), R3
+	MOVD	off+16(FP), R4
+	MOVD	delta+24(FP), R5
+	CHECK_ARGS(slow)
+	ARM(6)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
+	MARK_START
+	ENTER(slow, wrong, slow)
+	ADD	R4, R7, R9
+	MOVD	(R9), R8
+	ADD	R5, R8, R8
+	DELAY
+	PROBE
+	STLR	R8, (R9)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	COUNT
+	MOVD	R8, val+32(FP)
+	MOVD	R6, id+40(FP)
+	MOVD	ZR, st+48(FP)	// stCommitted
+	RET
+wrong:
+	MOVD	ZR, val+32(FP)
+	MOVD	R6, id+40(FP)
+	MOVD	$const_stWrongCPU, R1
+	MOVD	R1, st+48(FP)
+	RET
+slow:
+	JMP	·addSlow(SB)
+	SIGNATURE
+	// abort_ip
+	JMP	·addAborted(SB)
+	MARK_END
+
+// func rsCellAdd(c *cell, delta uint64)
+// *(block of the current index + c.off) += delta. A zero cell, memory the
+// engine does not run on and every other case go on in cellAddSlow.
+// Registers: R11 c, R2 s, R4 off, R5 delta, R6 index, R7 block, R9 the
+// word's address, R8 its value.
+TEXT ·rsCellAdd(SB), NOSPLIT, $0-16
+	MOVD	c+0(FP), R11
+	MOVD	delta+8(FP), R5
+	LDAR	(R11), R2	// c.s, acquire: a zero cell publishes off before s
+	MOVD	cell_off(R11), R4
+	CBZ	R2, slow	// a zero cell
+	MOVD	slots_lim(R2), R1
+	CBZ	R1, slow	// no sections on this memory
+	ARM(7)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
+	MARK_START
+	MOVD	slots_idOff(R2), R1
+	MOVWU	(R0)(R1), R6
+	MOVD	slots_n(R2), R1
+	CMP	R1, R6
+	BHS	slow	// not registered, or an index past the memory
+	MOVD	$·fbActive(SB), R1
+	LDARW	(R1), R1	// acquire: see "Memory ordering"
+	CBNZW	R1, slow
+	MOVD	slots_stride(R2), R1
+	MOVD	slots_base(R2), R7
+	MADD	R1, R7, R6, R7
+	ADD	R4, R7, R9
+	MOVD	(R9), R8
+	ADD	R5, R8, R8
+	DELAY
+	PROBE
+	STLR	R8, (R9)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	COUNT
+	RET
+slow:
+	JMP	·cellAddSlow(SB)
+	SIGNATURE
+	// abort_ip
+	JMP	·cellAddAborted(SB)
+	MARK_END
+
 // func primEntries(p *[nPrim]unsafe.Pointer): the code addresses of the
 // primitives, in descriptor order.
 TEXT ·primEntries(SB), NOSPLIT, $0-8
@@ -622,7 +730,7 @@ TEXT ·primEntries(SB), NOSPLIT, $0-8
 	MOVD	R1, 0(R0)
 	MOVD	$·rsCAS(SB), R1
 	MOVD	R1, 8(R0)
-	MOVD	$·rsCAS2(SB), R1
+	MOVD	$·rsCASGuarded(SB), R1
 	MOVD	R1, 16(R0)
 	MOVD	$·rsPop(SB), R1
 	MOVD	R1, 24(R0)
@@ -630,6 +738,10 @@ TEXT ·primEntries(SB), NOSPLIT, $0-8
 	MOVD	R1, 32(R0)
 	MOVD	$·rsCopy(SB), R1
 	MOVD	R1, 40(R0)
+	MOVD	$·rsAddFast(SB), R1
+	MOVD	R1, 48(R0)
+	MOVD	$·rsCellAdd(SB), R1
+	MOVD	R1, 56(R0)
 	RET
 
 // func sectionDelayBuilt() bool: whether DELAY is compiled in.

@@ -23,7 +23,7 @@ func rsAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, s
 func rsCAS(s *slots, want int, off uintptr, old, nv uint64) (val uint64, id int, st int) {
 	return 0, -1, stUnregistered
 }
-func rsCAS2(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int) {
+func rsCASGuarded(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int) {
 	return 0, -1, stUnregistered
 }
 func rsPop(s *slots, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int) {
@@ -35,6 +35,11 @@ func rsPush(s *slots, want int, off, arrOff, capacity uintptr, v uint64) (val ui
 func rsCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int) {
 	return 0, -1, stUnregistered
 }
+
+func rsAddFast(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int) {
+	return addSlow(s, want, off, delta)
+}
+func rsCellAdd(c *cell, delta uint64) { cellAddSlow(c, delta) }
 
 func readCPU() uint32               { return idUnset }
 func readArea32(off uintptr) uint32 { return idUnset }
@@ -50,3 +55,4 @@ var (
 	areaViaM bool
 	tpMask   uintptr
 )
+func cpuFast() int { return cpuSlow() }

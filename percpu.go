@@ -82,7 +82,7 @@ func (r Result) String() string {
 // Bad arguments (misaligned offsets, words past the stride, an index out of
 // range, copies longer than MaxCopy) panic before any memory is touched.
 type PerCPU struct {
-	s        slots
+	s        slots // first: the fast entry points hand &p.s to their slow paths
 	by       Index
 	fallback bool // this index mode is not available: always the fallback
 }
@@ -106,12 +106,25 @@ func NewPerCPU(base unsafe.Pointer, stride uintptr, n int, by Index) (*PerCPU, e
 	case by != ByCPU && by != ByConcurrencyID:
 		return nil, fmt.Errorf("rseq: NewPerCPU: unknown index %d", int(by))
 	}
-	p := &PerCPU{s: slots{base: base, stride: stride, n: uintptr(n), idOff: offCPUID}, by: by}
+	p := &PerCPU{s: newSlots(base, stride, n, offCPUID), by: by}
 	if by == ByConcurrencyID {
 		p.s.idOff = offMMCID
 		p.fallback = !info.ConcurrencyID
 	}
+	if p.fallback {
+		p.s.lim = 0
+	}
 	return p, nil
+}
+
+// newSlots describes n blocks of stride bytes at base, indexed by the area
+// field at idOff, and lets sections run on them if the engine is on.
+func newSlots(base unsafe.Pointer, stride uintptr, n int, idOff uintptr) slots {
+	s := slots{base: base, stride: stride, n: uintptr(n), idOff: idOff, lastWord: stride/8 - 1}
+	if engineOn {
+		s.lim = uintptr(n) + 1
+	}
+	return s
 }
 
 // Len returns the number of blocks.
@@ -123,17 +136,21 @@ func (p *PerCPU) Stride() uintptr { return p.s.stride }
 // By returns the index mode.
 func (p *PerCPU) By() Index { return p.by }
 
-func (p *PerCPU) useEngine() bool { return engineOn && !p.fallback }
+// useEngine reports whether sections may run on this memory.
+func (p *PerCPU) useEngine() bool { return p.s.lim != 0 }
 
-func (p *PerCPU) checkIndex(cpu int) {
-	if cpu < Current || cpu >= int(p.s.n) {
-		panic(fmt.Sprintf("rseq: index %d out of range [0, %d) (or Current)", cpu, p.s.n))
+func (p *PerCPU) checkIndex(cpu int)               { p.s.checkIndex(cpu) }
+func (p *PerCPU) checkWord(what string, off uintptr) { p.s.checkWord(what, off) }
+
+func (s *slots) checkIndex(cpu int) {
+	if cpu < Current || cpu >= int(s.n) {
+		panic(fmt.Sprintf("rseq: index %d out of range [0, %d) (or Current)", cpu, s.n))
 	}
 }
 
-func (p *PerCPU) checkWord(what string, off uintptr) {
-	if off%8 != 0 || off > p.s.stride-8 {
-		panic(fmt.Sprintf("rseq: %s offset %d is not an aligned word inside the %d-byte block", what, off, p.s.stride))
+func (s *slots) checkWord(what string, off uintptr) {
+	if off%8 != 0 || off > s.stride-8 {
+		panic(fmt.Sprintf("rseq: %s offset %d is not an aligned word inside the %d-byte block", what, off, s.stride))
 	}
 }
 
@@ -157,15 +174,9 @@ func corrupt(what string, c uint64, capacity, at int) {
 	panic(fmt.Sprintf("rseq: %s: count %d at index %d exceeds the capacity %d (memory corrupted)", what, c, at, capacity))
 }
 
-func result(st int) Result {
-	switch st {
-	case stCommitted:
-		return Committed
-	case stFailed:
-		return Failed
-	}
-	return NotOnCPU
-}
+// result is the Result of a final status (stCommitted, stFailed,
+// stWrongCPU), which have the same values.
+func result(st int) Result { return Result(st) }
 
 // Load atomically reads the word at off in block cpu (an index, not
 // Current). Any goroutine may call it at any time.
@@ -179,14 +190,18 @@ func (p *PerCPU) Load(cpu int, off uintptr) uint64 {
 
 // bad reports whether cpu is out of range or off is not an aligned word
 // inside a block: the inlined guard of every operation.
-func (p *PerCPU) bad(cpu int, off uintptr) bool {
-	return uint(cpu+1) > uint(p.s.n) || off%8 != 0 || off > p.s.stride-8
+func (p *PerCPU) bad(cpu int, off uintptr) bool { return p.s.bad(cpu, off) }
+
+func (s *slots) bad(cpu int, off uintptr) bool {
+	return uint(cpu+1) > uint(s.n) || off%8 != 0 || off > s.stride-8
 }
 
 // complain panics with the reason a guard failed.
-func (p *PerCPU) complain(what string, cpu int, off uintptr) {
-	p.checkIndex(cpu)
-	p.checkWord(what, off)
+func (p *PerCPU) complain(what string, cpu int, off uintptr) { p.s.complain(what, cpu, off) }
+
+func (s *slots) complain(what string, cpu int, off uintptr) {
+	s.checkIndex(cpu)
+	s.checkWord(what, off)
 }
 
 // Each operation below is a fast path (the inlined guard, one primitive,
@@ -198,36 +213,44 @@ func (p *PerCPU) complain(what string, cpu int, off uintptr) {
 // caller's) and returns the new value and the index used. With Current it
 // always commits.
 func (p *PerCPU) Add(cpu int, off uintptr, delta int64) (val int64, at int, r Result) {
-	if p.bad(cpu, off) {
-		p.complain("add", cpu, off)
-	}
-	st := -1
-	if engineOn && !p.fallback {
-		var v uint64
-		var id int
-		if v, id, st = rsAdd(&p.s, cpu, off, uint64(delta)); st == stCommitted {
-			return int64(v), id, Committed
-		} else if st == stWrongCPU {
-			return 0, id, NotOnCPU
-		}
-	}
-	return p.addSlow(cpu, off, delta, st)
+	// One call, so that Add inlines: rsAddFast checks its arguments and
+	// the memory, runs the section and, for anything but a commit or
+	// NotOnCPU, goes on in addSlow (a tail call from the assembly).
+	v, id, st := rsAddFast(&p.s, cpu, off, uint64(delta))
+	return int64(v), id, Result(st)
 }
 
-func (p *PerCPU) addSlow(cpu int, off uintptr, delta int64, first int) (int64, int, Result) {
-	if p.useEngine() && retryable(first) {
+// addSlow is everything of Add but its fast path: bad arguments (a panic),
+// memory the engine does not run on, aborted sections (retried), threads
+// not yet registered, and the fallback. The fast entry point jumps here
+// with its own arguments when its section did not finish the operation.
+func addSlow(s *slots, cpu int, off uintptr, delta uint64) (uint64, int, int) {
+	return addRetry(s, cpu, off, delta)
+}
+
+// addAborted is addSlow for a section the kernel aborted (its abort
+// handler jumps here): count the abort, then the same.
+func addAborted(s *slots, cpu int, off uintptr, delta uint64) (uint64, int, int) {
+	aborts.Add(1)
+	return addRetry(s, cpu, off, delta)
+}
+
+func addRetry(s *slots, cpu int, off uintptr, delta uint64) (uint64, int, int) {
+	if s.bad(cpu, off) {
+		s.complain("add", cpu, off)
+	}
+	if s.lim != 0 {
 		for {
-			v, id, st := rsAdd(&p.s, cpu, off, uint64(delta))
-			if st <= stFailed || st == stWrongCPU {
-				return int64(v), id, result(st)
+			v, id, st := rsAdd(s, cpu, off, delta)
+			if st <= stWrongCPU {
+				return v, id, st
 			}
 			if !retryable(st) {
 				break
 			}
 		}
 	}
-	v, id, st := fbAdd(&p.s, cpu, off, uint64(delta))
-	return int64(v), id, result(st)
+	return fbAdd(s, cpu, off, delta)
 }
 
 // CompareAndSwap stores nv into the word at off of the block of cpu if it
@@ -237,7 +260,7 @@ func (p *PerCPU) CompareAndSwap(cpu int, off uintptr, old, nv uint64) (seen uint
 		p.complain("compare-and-swap", cpu, off)
 	}
 	st := -1
-	if engineOn && !p.fallback {
+	if p.s.lim != 0 {
 		var v uint64
 		var id int
 		if v, id, st = rsCAS(&p.s, cpu, off, old, nv); st <= stFailed || st == stWrongCPU {
@@ -274,10 +297,10 @@ func (p *PerCPU) CompareAndSwapGuarded(cpu int, off uintptr, old, nv uint64, gua
 		panic("rseq: guard is nil or not 8-byte aligned")
 	}
 	st := -1
-	if engineOn && !p.fallback {
+	if p.s.lim != 0 {
 		var v uint64
 		var id int
-		if v, id, st = rsCAS2(&p.s, cpu, off, old, nv, guard, gval); st <= stFailed || st == stWrongCPU {
+		if v, id, st = rsCASGuarded(&p.s, cpu, off, old, nv, guard, gval); st <= stFailed || st == stWrongCPU {
 			return v, id, result(st)
 		}
 	}
@@ -287,7 +310,7 @@ func (p *PerCPU) CompareAndSwapGuarded(cpu int, off uintptr, old, nv uint64, gua
 func (p *PerCPU) cas2Slow(cpu int, off uintptr, old, nv uint64, guard *uint64, gval uint64, first int) (uint64, int, Result) {
 	if p.useEngine() && retryable(first) {
 		for {
-			v, id, st := rsCAS2(&p.s, cpu, off, old, nv, guard, gval)
+			v, id, st := rsCASGuarded(&p.s, cpu, off, old, nv, guard, gval)
 			if st <= stFailed || st == stWrongCPU {
 				return v, id, result(st)
 			}
@@ -309,7 +332,7 @@ func (p *PerCPU) Push(cpu int, countOff, arrOff uintptr, capacity int, v uint64)
 		p.checkArray(countOff, arrOff, capacity)
 	}
 	st := -1
-	if engineOn && !p.fallback {
+	if p.s.lim != 0 {
 		var c uint64
 		var id int
 		if c, id, st = rsPush(&p.s, cpu, countOff, arrOff, uintptr(capacity), v); st <= stFailed || st == stWrongCPU {
@@ -350,7 +373,7 @@ func (p *PerCPU) Pop(cpu int, countOff, arrOff uintptr, capacity int) (v uint64,
 		p.checkArray(countOff, arrOff, capacity)
 	}
 	st := -1
-	if engineOn && !p.fallback {
+	if p.s.lim != 0 {
 		var v uint64
 		var id int
 		if v, id, st = rsPop(&p.s, cpu, countOff, arrOff, uintptr(capacity)); st <= stFailed || st == stWrongCPU {

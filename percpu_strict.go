@@ -28,7 +28,7 @@ func (p *PerCPU) strictAdd(off uintptr, delta int64) error {
 	if p.bad(Current, off) {
 		p.complain("add", Current, off)
 	}
-	if !engineOn || p.fallback {
+	if !p.useEngine() {
 		return errStrictUnregistered
 	}
 	for {
@@ -46,7 +46,7 @@ func (p *PerCPU) strictAdd(off uintptr, delta int64) error {
 // engine only. Its arguments must have been checked (Ring checks its
 // layout once, at open).
 func (p *PerCPU) strictCopy(cpu int, off uintptr, expect uint64, dstOff uintptr, src []byte, nv uint64) (Result, error) {
-	if !engineOn || p.fallback {
+	if !p.useEngine() {
 		return Failed, errStrictUnregistered
 	}
 	for {

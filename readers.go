@@ -6,15 +6,11 @@ package rseq
 // -1. The goroutine may run elsewhere by the time the caller looks at the
 // result: use it as a hint, or pass Current to a PerCPU operation instead.
 func CPU() int {
-	if engineOn {
-		if c := readCPU(); c < idFailed {
-			return int(c) // inlined: one call to a five-instruction function
-		}
-	}
-	return cpuSlow()
+	return cpuFast() // inlined: one call; cpuFast goes on in cpuSlow when it must
 }
 
-// cpuSlow registers the thread, or asks the kernel.
+// cpuSlow registers the thread, or asks the kernel. cpuFast jumps here when
+// the thread has no usable area.
 func cpuSlow() int {
 	if engineOn && registerThread() {
 		if c := readCPU(); c < idFailed {

@@ -21,6 +21,7 @@ func Aborts() uint64 { return aborts.Load() }
 func (p *PerCPU) Fallback() *PerCPU {
 	v := *p
 	v.fallback = true
+	v.s.lim = 0 // no sections on this view
 	return &v
 }
 

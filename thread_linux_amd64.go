@@ -40,3 +40,5 @@ func checkThreadPointer(m unsafe.Pointer, cgo bool) error {
 	}
 	return nil
 }
+
+func cpuFast() int

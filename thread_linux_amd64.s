@@ -70,3 +70,18 @@ TEXT ·readCPU(SB), NOSPLIT, $0-4
 	MOVL	const_offCPUID(AX), AX
 	MOVL	AX, ret+0(FP)
 	RET
+
+// func cpuFast() int: CPU(). One load from the area; anything else (no
+// engine, a thread not registered yet) goes on in cpuSlow, by a tail call,
+// so that CPU() is a single call and inlines.
+TEXT ·cpuFast(SB), NOSPLIT, $0-8
+	CMPB	·engineOn(SB), $0
+	JEQ	slow	// no engine: THREAD_AREA may not even be safe to compute
+	THREAD_AREA(AX)
+	MOVL	const_offCPUID(AX), AX
+	CMPL	AX, $-2	// 0xFFFFFFFE (failed) and 0xFFFFFFFF (unset)
+	JAE	slow
+	MOVQ	AX, ret+0(FP)
+	RET
+slow:
+	JMP	·cpuSlow(SB)

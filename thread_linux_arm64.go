@@ -36,3 +36,4 @@ func checkThreadPointer(m unsafe.Pointer, cgo bool) error {
 	}
 	return nil
 }
+func cpuFast() int

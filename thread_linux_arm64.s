@@ -58,3 +58,19 @@ TEXT ·readCPU(SB), NOSPLIT, $0-4
 	MOVWU	const_offCPUID(R0), R0
 	MOVW	R0, ret+0(FP)
 	RET
+
+// func cpuFast() int: CPU(). One load from the area; anything else (no
+// engine, a thread not registered yet) goes on in cpuSlow, by a tail call,
+// so that CPU() is a single call and inlines.
+TEXT ·cpuFast(SB), NOSPLIT, $0-8
+	MOVBU	·engineOn(SB), R0
+	CBZ	R0, slow	// no engine: THREAD_AREA may not even be safe to compute
+	THREAD_AREA(R0, R1)
+	MOVWU	const_offCPUID(R0), R0
+	MOVW	$0xfffffffe, R1	// 0xFFFFFFFE (failed) and 0xFFFFFFFF (unset)
+	CMPW	R1, R0
+	BHS	slow
+	MOVD	R0, ret+0(FP)
+	RET
+slow:
+	JMP	·cpuSlow(SB)
