@@ -55,4 +55,5 @@ var (
 	areaViaM bool
 	tpMask   uintptr
 )
+
 func cpuFast() int { return cpuSlow() }

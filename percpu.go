@@ -139,7 +139,7 @@ func (p *PerCPU) By() Index { return p.by }
 // useEngine reports whether sections may run on this memory.
 func (p *PerCPU) useEngine() bool { return p.s.lim != 0 }
 
-func (p *PerCPU) checkIndex(cpu int)               { p.s.checkIndex(cpu) }
+func (p *PerCPU) checkIndex(cpu int)                 { p.s.checkIndex(cpu) }
 func (p *PerCPU) checkWord(what string, off uintptr) { p.s.checkWord(what, off) }
 
 func (s *slots) checkIndex(cpu int) {
