@@ -227,7 +227,7 @@ func (h *Histogram) Snapshot() HistogramSnapshot {
 	}
 	return HistogramSnapshot{
 		Bounds:     h.bounds,
-		Cumulative: counts[:nb-1:nb-1],
+		Cumulative: counts[: nb-1 : nb-1],
 		Count:      acc,
 		Sum:        sum,
 	}
