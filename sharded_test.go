@@ -33,7 +33,7 @@ func TestShardedExclusive(t *testing.T) {
 			t.Errorf("%s: %d holders of one value", who, n)
 		}
 	}
-	M := opsPerGoroutine() / 8
+	M := opsPerGoroutine() / 2
 	var stop atomic.Bool
 	var visits atomic.Int64
 	var vw sync.WaitGroup
