@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -186,7 +187,7 @@ func (h *Histogram) Observe(v float64) {
 	// compare fails and reports that CPU's word, the next guess. A commit
 	// means the word held old and now holds old+v: v was added exactly
 	// once, to some CPU's sum, which is all a sum needs.
-	old := h.p.Load(at, h.sumOff)
+	old := atomic.LoadUint64(h.ref.word(at, len(h.bounds)+1)) // h.p.Load(at, h.sumOff), without the checks
 	for {
 		seen, _, r := h.p.CompareAndSwap(Current, h.sumOff, old, math.Float64bits(math.Float64frombits(old)+v))
 		if r == Committed {
