@@ -12,13 +12,24 @@ import (
 // The benchmarks compare each rseq metric with client_golang's, in one
 // run: b.RunParallel with SetParallelism(4), so 4*GOMAXPROCS goroutines
 // that preempt and migrate as in a busy server; ns/op is wall time per
-// operation across all of them. See ../BENCHMARKS.md for the commands.
+// operation across all of them, cpu-ns/op the process's CPU time (user and
+// system) per operation, which other load on the machine disturbs less.
+// See ../BENCHMARKS.md for the commands.
+
+// parallel runs body in 4*GOMAXPROCS goroutines and reports cpu-ns/op.
+func parallel(b *testing.B, body func(pb *testing.PB)) {
+	b.SetParallelism(4)
+	start := cpuTime()
+	b.RunParallel(body)
+	if used := cpuTime() - start; used > 0 {
+		b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}
 
 func BenchmarkCounterInc(b *testing.B) {
 	b.Run("rseq", func(b *testing.B) {
 		c := rseq.NewCounter()
-		b.SetParallelism(4)
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *testing.PB) {
 			for pb.Next() {
 				c.Inc()
 			}
@@ -26,8 +37,7 @@ func BenchmarkCounterInc(b *testing.B) {
 	})
 	b.Run("client_golang", func(b *testing.B) {
 		c := prometheus.NewCounter(prometheus.CounterOpts{Name: "c_total", Help: "h"})
-		b.SetParallelism(4)
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *testing.PB) {
 			for pb.Next() {
 				c.Inc()
 			}
@@ -40,8 +50,7 @@ func BenchmarkCounterInc(b *testing.B) {
 func BenchmarkCounterVecInc(b *testing.B) {
 	b.Run("rseq", func(b *testing.B) {
 		v, _ := rseq.NewCounterVec("path", "code")
-		b.SetParallelism(4)
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *testing.PB) {
 			for pb.Next() {
 				v.With("/api/v1/items", "200").Inc()
 			}
@@ -49,8 +58,7 @@ func BenchmarkCounterVecInc(b *testing.B) {
 	})
 	b.Run("client_golang", func(b *testing.B) {
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "c_total", Help: "h"}, []string{"path", "code"})
-		b.SetParallelism(4)
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *testing.PB) {
 			for pb.Next() {
 				v.WithLabelValues("/api/v1/items", "200").Inc()
 			}
@@ -63,8 +71,7 @@ func BenchmarkCounterVecInc(b *testing.B) {
 func BenchmarkHistogramObserve(b *testing.B) {
 	b.Run("rseq", func(b *testing.B) {
 		h, _ := rseq.NewHistogram(rseq.DefaultBounds())
-		b.SetParallelism(4)
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *testing.PB) {
 			v := 0.0
 			for pb.Next() {
 				h.Observe(v)
@@ -76,8 +83,7 @@ func BenchmarkHistogramObserve(b *testing.B) {
 	})
 	b.Run("client_golang", func(b *testing.B) {
 		h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "h_seconds", Help: "h", Buckets: prometheus.DefBuckets})
-		b.SetParallelism(4)
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *testing.PB) {
 			v := 0.0
 			for pb.Next() {
 				h.Observe(v)
@@ -110,8 +116,7 @@ type pair struct{ n, sum int64 }
 func BenchmarkShardedUpdate(b *testing.B) {
 	b.Run("rseq.Sharded", func(b *testing.B) {
 		s := rseq.NewSharded[pair]()
-		b.SetParallelism(4)
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *testing.PB) {
 			for pb.Next() {
 				s.Update(func(v *pair) { v.n++; v.sum += 3 })
 			}
@@ -120,8 +125,7 @@ func BenchmarkShardedUpdate(b *testing.B) {
 	b.Run("sync.Mutex", func(b *testing.B) {
 		var mu sync.Mutex
 		var v pair
-		b.SetParallelism(4)
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *testing.PB) {
 			for pb.Next() {
 				mu.Lock()
 				v.n++
@@ -137,8 +141,7 @@ func BenchmarkShardedUpdate(b *testing.B) {
 	}
 	b.Run("per-P+Mutex", func(b *testing.B) {
 		shards := make([]lockedShard, 256)
-		b.SetParallelism(4)
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *testing.PB) {
 			for pb.Next() {
 				s := &shards[procPin()&255]
 				procUnpin()
@@ -155,8 +158,7 @@ func BenchmarkShardedUpdate(b *testing.B) {
 	}
 	b.Run("per-P-pinned", func(b *testing.B) {
 		shards := make([]pinnedShard, 256)
-		b.SetParallelism(4)
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *testing.PB) {
 			for pb.Next() {
 				s := &shards[procPin()&255]
 				s.v.n++
