@@ -159,8 +159,9 @@ func (v *CounterVec) publish() {
 // Delete removes the counter of the given label values from the set and
 // reports whether it was there. A later With creates a new counter from
 // zero. Whoever still holds the removed Counter may go on using it; its
-// updates are simply no longer in the set. It panics if the number of
-// values differs from the number of labels.
+// updates are simply no longer in the set. Delete republishes the lookup
+// map, a copy of O(Len()) entries. It panics if the number of values
+// differs from the number of labels.
 func (v *CounterVec) Delete(values ...string) bool {
 	v.checkValues("Delete", values)
 	h := v.hash(values)
