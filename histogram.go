@@ -23,9 +23,9 @@ import (
 //
 // The sum: each CPU keeps the float64 sum of the values observed on it,
 // updated by a compare-and-swap of the float's bits in that CPU's word (a
-// restartable sequence, not an atomic instruction). The per-CPU sums are
-// exact float64 additions, as a single shared float64 would be, over any
-// range of values. A fixed-point integer sum would add exactly, but would
+// restartable sequence, not an atomic instruction). Every value is added
+// exactly once, with float64 rounding as in one shared float64 sum, over
+// any range of values. A fixed-point integer sum would add exactly, but would
 // need a unit and a range chosen in advance: an int64 of nanoseconds
 // overflows after 292 years of summed latency, which a service doing a
 // million 1 ms requests a second sums in 107 days. The sum is read after the buckets, so
