@@ -25,13 +25,13 @@ import (
 // updated by a compare-and-swap of the float's bits in that CPU's word (a
 // restartable sequence, not an atomic instruction). Every value is added
 // exactly once, with float64 rounding as in one shared float64 sum, over
-// any range of values. A fixed-point integer sum would add exactly, but would
-// need a unit and a range chosen in advance: an int64 of nanoseconds
-// overflows after 292 years of summed latency, which a service doing a
-// million 1 ms requests a second sums in 107 days. The sum is read after the buckets, so
-// while Observes run a snapshot's Sum may include a few observations its
-// Count does not, or miss a few it does; with no Observe running it
-// matches exactly.
+// any range of values. A fixed-point integer sum would add exactly, but
+// would need a unit and a range chosen in advance: an int64 of
+// nanoseconds overflows after 292 years of summed latency, which a service
+// doing a million 1 ms requests a second sums in 107 days. The sum is read
+// after the buckets, so while Observes run a snapshot's Sum may include a
+// few observations its Count does not, or miss a few it does; with no
+// Observe running it matches exactly.
 //
 // Make one with NewHistogram or NewHistogramIn. Its memory returns to the
 // slab when Close is called, or when the Histogram becomes unreachable.
