@@ -12,6 +12,17 @@ import (
 // rseq is used. Reading sums the words of every possible CPU, so Counter
 // suits values written far more often than read: statistics, metrics.
 //
+// A gauge that goes up and down (requests in flight, open connections) is
+// a Counter too: Add(1) on the way in, Add(-1) (Dec) on the way out; the
+// sum of the words is the gauge's value. There is no Set: setting a value
+// would have to write every CPU's word at one instant, which per-CPU words
+// cannot do against concurrent Adds. A Set built from Drain and Add would
+// keep some concurrent Adds and drop others in an order no single Set
+// could explain (Load is not a snapshot). Drain returns a gauge to zero
+// without losing a concurrent Add. A value that is only ever set (a
+// temperature, a sampled queue length) is better kept in one atomic word:
+// every write of it would touch all CPUs' words anyway.
+//
 // Make one with NewCounter or NewCounterIn. Its memory returns to the slab
 // when Close is called, or when the Counter becomes unreachable. Counter
 // implements expvar.Var. All methods but Close are safe for concurrent use.

@@ -76,6 +76,38 @@ func (l *Locks) Lock() int {
 	}
 }
 
+// TryLockAt tries once to take lock i, from any CPU: for a goroutine that
+// must visit every index's data (to combine per-CPU shards), where Lock
+// only takes the lock of the CPU the caller runs on. It reports whether it
+// took the lock; release it with Unlock(i). It is the slow path: where
+// rseq is used it runs on the fallback, which fences every CPU
+// (microseconds) and diverts their critical sections while it runs. It
+// panics if i is out of range.
+func (l *Locks) TryLockAt(i int) bool {
+	if i < 0 || i >= l.p.Len() {
+		panic(fmt.Sprintf("rseq: Locks.TryLockAt: index %d out of range [0, %d)", i, l.p.Len()))
+	}
+	// The fallback view acts on block i from anywhere; its compare and
+	// store are safe beside the lockers' sections (fenced and diverted
+	// meanwhile) and beside Unlock's atomic compare-and-swap (1 to 0,
+	// while this stores only over a 0).
+	_, _, r := l.p.Fallback().CompareAndSwap(i, l.off, 0, 1)
+	runtime.KeepAlive(l)
+	return r == Committed
+}
+
+// LockAt takes lock i from any CPU, waiting while it is held (see
+// TryLockAt: each try is slow). Release it with Unlock(i).
+func (l *Locks) LockAt(i int) {
+	for spins := 0; !l.TryLockAt(i); spins++ {
+		if spins < 16 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(time.Duration(min(spins-15, 100)) * time.Microsecond)
+		}
+	}
+}
+
 // Unlock releases lock i (an index Lock returned). Any goroutine may call
 // it, on any CPU. It panics if lock i is not held.
 func (l *Locks) Unlock(i int) {

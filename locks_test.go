@@ -98,6 +98,41 @@ func TestLocksMisuse(t *testing.T) {
 	l.Unlock(k)
 }
 
+// TestLocksLockAt: a lock taken on its CPU cannot be taken from elsewhere
+// until released, and the other way round; LockAt and Unlock pair from any
+// CPU. (Exclusion under load between Lock and LockAt: TestShardedExclusive.)
+func TestLocksLockAt(t *testing.T) {
+	l := NewLocks()
+	defer l.Close()
+	mustPanic(t, "Locks.TryLockAt: index -1 out of range", func() { l.TryLockAt(-1) })
+	mustPanic(t, "Locks.TryLockAt: index", func() { l.TryLockAt(l.Len()) })
+	k := l.Lock()
+	if l.TryLockAt(k) {
+		t.Fatalf("TryLockAt(%d) took a held lock", k)
+	}
+	l.Unlock(k)
+	for i := 0; i < l.Len(); i++ {
+		l.LockAt(i)
+	}
+	if k, ok := l.TryLock(); ok {
+		t.Fatalf("TryLock took lock %d while LockAt held them all", k)
+	}
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		for i := 0; i < l.Len(); i++ {
+			l.Unlock(i)
+		}
+	}()
+	<-released
+	l.Unlock(l.Lock())
+	l.LockAt(0)
+	done := make(chan struct{})
+	go func() { l.LockAt(0); l.Unlock(0); close(done) }() // waits for the release below
+	l.Unlock(0)
+	<-done
+}
+
 func BenchmarkLocks(b *testing.B) {
 	l := NewLocks()
 	defer l.Close()

@@ -32,6 +32,8 @@ done
 # benchmark once, so the comparisons in BENCHMARKS.md keep building.
 (cd bench && go vet ./... && go test -run '^$' -bench . -benchtime 1x . >/dev/null)
 echo "   bench module: vet, every benchmark once ok"
+(cd prom && go vet ./... && go test -count=1 $short ./... && go test -run '^$' -bench . -benchtime 1x . >/dev/null)
+echo "   prom module: vet, tests, every benchmark once ok"
 # The delay build (sections spin just before their commit) on the other
 # engine architecture: it must assemble there too.
 GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go test -c -o /dev/null -asmflags=-D=RSEQ_DELAY .
