@@ -1,6 +1,7 @@
 package rseq
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -89,4 +90,36 @@ func (c *cell) load() int64 {
 		sum += atomic.LoadUint64(word(s.block(i), c.off))
 	}
 	return int64(sum)
+}
+
+// floatAddSlow is rsFloatAdd's slow path: on memory sections run on, a
+// compare-and-swap of the float's bits in a section, retried with the
+// value found (a migrated section fails and reports the other CPU's
+// word); elsewhere the fallback.
+func floatAddSlow(s *slots, off uintptr, v float64) { floatAddRetry(s, off, v) }
+
+// floatAddAborted is floatAddSlow for a section the kernel aborted.
+func floatAddAborted(s *slots, off uintptr, v float64) {
+	aborts.Add(1)
+	floatAddRetry(s, off, v)
+}
+
+func floatAddRetry(s *slots, off uintptr, v float64) {
+	if s.lim != 0 {
+		var old uint64
+		for {
+			seen, _, st := rsCAS(s, Current, off, old, math.Float64bits(math.Float64frombits(old)+v))
+			switch st {
+			case stCommitted:
+				return
+			case stFailed:
+				old = seen
+				continue
+			}
+			if !retryable(st) {
+				break
+			}
+		}
+	}
+	fbFloatAdd(s, off, v)
 }

@@ -45,6 +45,12 @@ func rsAddFast(s *slots, want int, off uintptr, delta uint64) (val uint64, id in
 // cleanup is attached to it), so c must be on the heap or in a global.
 func rsCellAdd(c *cell, delta uint64)
 
+// rsFloatAdd adds v to the float64 at off of the caller's block; its slow
+// path is floatAddSlow. off must be an aligned word inside the block.
+//
+//go:noescape
+func rsFloatAdd(s *slots, off uintptr, v float64)
+
 //go:noescape
 func primEntries(p *[nPrim]unsafe.Pointer)
 
@@ -69,9 +75,9 @@ var sectionDelay int64
 // unprotected. Incremented by assembly; always 0 in a correct layout.
 var unarmedCommits uint64
 
-const nPrim = 8
+const nPrim = 9
 
-var primNames = [nPrim]string{"rsAdd", "rsCAS", "rsCASGuarded", "rsPop", "rsPush", "rsCopy", "rsAddFast", "rsCellAdd"}
+var primNames = [nPrim]string{"rsAdd", "rsCAS", "rsCASGuarded", "rsPop", "rsPush", "rsCopy", "rsAddFast", "rsCellAdd", "rsFloatAdd"}
 
 // descs holds the address of each primitive's descriptor (struct rseq_cs,
 // 32 bytes, 32-byte aligned, in a page made read-only after start-up).

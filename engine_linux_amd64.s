@@ -126,6 +126,20 @@ probed:
 	IMULQ	slots_stride(BX), DX; \
 	ADDQ	slots_base(BX), DX
 
+// ENTER_CUR(slow): the first instructions of a section on the current
+// index. In: AX area, BX s. Out: CX = base + index*stride (the block).
+// Clobbers R8. Leaves for slow when the thread has no usable index or a
+// fallback operation is running.
+#define ENTER_CUR(slow) \
+	MOVQ	slots_idOff(BX), R8; \
+	MOVL	(AX)(R8*1), CX; \
+	CMPQ	CX, slots_n(BX); \
+	JAE	slow; \
+	CMPL	·fbActive(SB), $0; \
+	JNE	slow; \
+	IMULQ	slots_stride(BX), CX; \
+	ADDQ	slots_base(BX), CX
+
 // CHECK_ARGS(slow): the fast entry points' argument check, before the
 // section: off (DI) an aligned word inside the block, and want (SI) in
 // [-1, n) on memory sections may run on (lim = n+1; 0 sends every call to
@@ -593,14 +607,7 @@ TEXT ·rsCellAdd(SB), NOSPLIT, $0-16
 	ARM(7)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	MOVQ	slots_idOff(BX), R8
-	MOVL	(AX)(R8*1), CX
-	CMPQ	CX, slots_n(BX)
-	JAE	slow	// not registered, or an index past the memory
-	CMPL	·fbActive(SB), $0
-	JNE	slow
-	IMULQ	slots_stride(BX), CX
-	ADDQ	slots_base(BX), CX
+	ENTER_CUR(slow)
 	DELAY(R10)
 	PROBE(R10)
 	MARK_COMMIT
@@ -614,6 +621,38 @@ slow:
 	SIGNATURE
 	// abort_ip
 	JMP	·cellAddAborted(SB)
+	MARK_END
+
+// func rsFloatAdd(s *slots, off uintptr, v float64)
+// The float64 at (block of the current index + off) += v: Histogram's sum.
+// off is checked by the caller (a layout fixed at construction). Memory the
+// engine does not run on and every other case go on in floatAddSlow.
+// Registers: BX s, DI off, X1 v, AX area, CX block, X0 the sum.
+TEXT ·rsFloatAdd(SB), NOSPLIT, $0-24
+	MOVQ	s+0(FP), BX
+	MOVQ	off+8(FP), DI
+	MOVSD	v+16(FP), X1
+	CMPQ	slots_lim(BX), $0
+	JEQ	slow	// no sections on this memory
+	ARM(8)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
+	MARK_START
+	ENTER_CUR(slow)
+	MOVSD	(CX)(DI*1), X0
+	ADDSD	X1, X0
+	DELAY(R10)
+	PROBE(R10)
+	MARK_COMMIT
+	MOVSD	X0, (CX)(DI*1)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	COUNT(R10)
+	RET
+slow:
+	JMP	·floatAddSlow(SB)
+	SIGNATURE
+	// abort_ip
+	JMP	·floatAddAborted(SB)
 	MARK_END
 
 // func primEntries(p *[nPrim]unsafe.Pointer): the code addresses of the
@@ -636,6 +675,8 @@ TEXT ·primEntries(SB), NOSPLIT, $0-8
 	MOVQ	AX, 48(DI)
 	LEAQ	·rsCellAdd(SB), AX
 	MOVQ	AX, 56(DI)
+	LEAQ	·rsFloatAdd(SB), AX
+	MOVQ	AX, 64(DI)
 	RET
 
 // func sectionDelayBuilt() bool: whether DELAY is compiled in.

@@ -29,6 +29,7 @@ var commitStores = [nPrim][]byte{
 	stlr(13, 9), // rsCopy: STLR R13, (R9)
 	stlr(8, 9),  // rsAddFast: STLR R8, (R9)
 	stlr(8, 9),  // rsCellAdd: STLR R8, (R9)
+	stlr(8, 9),  // rsFloatAdd: STLR R8, (R9)
 }
 
 // marker returns the marker word with tag 1 (start), 3 (post-commit) or 4

@@ -187,6 +187,23 @@ probed:
 	MOVD	slots_base(R2), R7; \
 	MADD	R1, R7, R6, R7
 
+// ENTER_CUR(slow): the first instructions of a section on the current
+// index. In: R0 area, R2 s. Out: R6 = index, R7 = base + index*stride.
+// Clobbers R1. Leaves for slow when the thread has no usable index or a
+// fallback operation is running (fbActive loaded with LDARW, as in ENTER).
+#define ENTER_CUR(slow) \
+	MOVD	slots_idOff(R2), R1; \
+	MOVWU	(R0)(R1), R6; \
+	MOVD	slots_n(R2), R1; \
+	CMP	R1, R6; \
+	BHS	slow; \
+	MOVD	$·fbActive(SB), R1; \
+	LDARW	(R1), R1; \
+	CBNZW	R1, slow; \
+	MOVD	slots_stride(R2), R1; \
+	MOVD	slots_base(R2), R7; \
+	MADD	R1, R7, R6, R7
+
 // CHECK_ARGS(slow): the fast entry points' argument check, before the
 // section: off (R4) an aligned word inside the block, and want (R3) in
 // [-1, n) on memory sections may run on (lim = n+1; 0 sends every call to
@@ -694,17 +711,7 @@ TEXT ·rsCellAdd(SB), NOSPLIT, $0-16
 	ARM(7)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
 	MARK_START
-	MOVD	slots_idOff(R2), R1
-	MOVWU	(R0)(R1), R6
-	MOVD	slots_n(R2), R1
-	CMP	R1, R6
-	BHS	slow	// not registered, or an index past the memory
-	MOVD	$·fbActive(SB), R1
-	LDARW	(R1), R1	// acquire: see "Memory ordering"
-	CBNZW	R1, slow
-	MOVD	slots_stride(R2), R1
-	MOVD	slots_base(R2), R7
-	MADD	R1, R7, R6, R7
+	ENTER_CUR(slow)
 	ADD	R4, R7, R9
 	MOVD	(R9), R8
 	ADD	R5, R8, R8
@@ -720,6 +727,40 @@ slow:
 	SIGNATURE
 	// abort_ip
 	JMP	·cellAddAborted(SB)
+	MARK_END
+
+// func rsFloatAdd(s *slots, off uintptr, v float64)
+// The float64 at (block of the current index + off) += v: Histogram's sum.
+// off is checked by the caller. Memory the engine does not run on and
+// every other case go on in floatAddSlow.
+// Registers: R2 s, R4 off, F1 v, R9 the word's address, F0 the sum, R8
+// its bits.
+TEXT ·rsFloatAdd(SB), NOSPLIT, $0-24
+	MOVD	s+0(FP), R2
+	MOVD	off+8(FP), R4
+	FMOVD	v+16(FP), F1
+	MOVD	slots_lim(R2), R1
+	CBZ	R1, slow	// no sections on this memory
+	ARM(8)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
+	MARK_START
+	ENTER_CUR(slow)
+	ADD	R4, R7, R9
+	FMOVD	(R9), F0
+	FADDD	F1, F0, F0
+	FMOVD	F0, R8
+	DELAY
+	PROBE
+	STLR	R8, (R9)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	COUNT
+	RET
+slow:
+	JMP	·floatAddSlow(SB)
+	SIGNATURE
+	// abort_ip
+	JMP	·floatAddAborted(SB)
 	MARK_END
 
 // func primEntries(p *[nPrim]unsafe.Pointer): the code addresses of the
@@ -742,6 +783,8 @@ TEXT ·primEntries(SB), NOSPLIT, $0-8
 	MOVD	R1, 48(R0)
 	MOVD	$·rsCellAdd(SB), R1
 	MOVD	R1, 56(R0)
+	MOVD	$·rsFloatAdd(SB), R1
+	MOVD	R1, 64(R0)
 	RET
 
 // func sectionDelayBuilt() bool: whether DELAY is compiled in.

@@ -39,7 +39,8 @@ func rsCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src 
 func rsAddFast(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int) {
 	return addSlow(s, want, off, delta)
 }
-func rsCellAdd(c *cell, delta uint64) { cellAddSlow(c, delta) }
+func rsCellAdd(c *cell, delta uint64)             { cellAddSlow(c, delta) }
+func rsFloatAdd(s *slots, off uintptr, v float64) { floatAddSlow(s, off, v) }
 
 func readCPU() uint32               { return idUnset }
 func readArea32(off uintptr) uint32 { return idUnset }

@@ -1,6 +1,7 @@
 package rseq
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -191,4 +192,12 @@ func fbCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src 
 	copy(unsafe.Slice((*byte)(unsafe.Add(b, dstOff)), len(src)), src)
 	atomic.StoreUint64(w, nv)
 	return expect, i, stCommitted
+}
+
+func fbFloatAdd(s *slots, off uintptr, v float64) {
+	_, b := s.fbAt(Current)
+	mu := fbEnter(b)
+	w := word(b, off)
+	atomic.StoreUint64(w, math.Float64bits(math.Float64frombits(atomic.LoadUint64(w))+v))
+	fbExit(mu)
 }

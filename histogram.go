@@ -6,7 +6,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"sync/atomic"
 	"time"
 )
 
@@ -180,21 +179,11 @@ func (h *Histogram) bucket(v float64) int {
 // is counted in the +Inf bucket and makes the sum NaN, as in Prometheus'
 // client.
 func (h *Histogram) Observe(v float64) {
-	_, at, _ := h.p.Add(Current, h.off+uintptr(h.bucket(v))*8, 1)
-	// The sum: compare-and-swap the float's bits on whatever CPU the
-	// section runs on. The guess of the old value is read from the CPU the
-	// increment ran on; if the section runs elsewhere (migrated), the
-	// compare fails and reports that CPU's word, the next guess. A commit
-	// means the word held old and now holds old+v: v was added exactly
-	// once, to some CPU's sum, which is all a sum needs.
-	old := atomic.LoadUint64(h.ref.word(at, len(h.bounds)+1)) // h.p.Load(at, h.sumOff), without the checks
-	for {
-		seen, _, r := h.p.CompareAndSwap(Current, h.sumOff, old, math.Float64bits(math.Float64frombits(old)+v))
-		if r == Committed {
-			break
-		}
-		old = seen
-	}
+	h.p.Add(Current, h.off+uintptr(h.bucket(v))*8, 1)
+	// The sum: one section adds v to this CPU's float64 (rsFloatAdd; its
+	// slow path compare-and-swaps the bits), so each value is added
+	// exactly once, to some CPU's sum, which is all a sum needs.
+	rsFloatAdd(&h.p.s, h.sumOff, v)
 	runtime.KeepAlive(h) // the words must not be freed under the operation
 }
 
