@@ -38,7 +38,7 @@ const (
 	stCorrupt      = 6 // a per-CPU count is larger than its capacity
 )
 
-// slots is the engine's view of per-CPU memory: block i of n begins at
+// blocks is the engine's view of per-CPU memory: block i of n begins at
 // base + i*stride, and idOff selects which id of the area indexes it
 // (offCPUID or offMMCID). Assembly reads it through go_asm.h offsets.
 //
@@ -49,7 +49,7 @@ const (
 // must not touch, and send both to the slow path. lastWord is the index of
 // a block's last word (stride/8 - 1), for the fast entry points' check of
 // an offset (aligned and inside the block).
-type slots struct {
+type blocks struct {
 	base     unsafe.Pointer
 	stride   uintptr
 	n        uintptr
@@ -64,6 +64,6 @@ type slots struct {
 // (s == nil) is given a word of DefaultSlab(ByCPU) on first use
 // (cellAddSlow); s is published after off, and read before it.
 type cell struct {
-	s   *slots
+	s   *blocks
 	off uintptr
 }

@@ -21,9 +21,9 @@ func cellFor(r Ref) cell {
 	return cell{s: &r.PerCPU().s, off: r.Off()}
 }
 
-// slots returns the cell's memory, nil while a zero cell has none.
-func (c *cell) slots() *slots {
-	return (*slots)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&c.s))))
+// blocks returns the cell's memory, nil while a zero cell has none.
+func (c *cell) blocks() *blocks {
+	return (*blocks)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&c.s))))
 }
 
 // cellInit serializes the first use of zero cells.
@@ -33,10 +33,10 @@ var cellInit sync.Mutex
 // slab when the object holding the cell becomes unreachable (owner:
 // a pointer into it, usually the cell itself). It publishes off before s,
 // and rsCellAdd reads s before off, so a cell seen set is whole.
-func (c *cell) init(owner unsafe.Pointer) *slots {
+func (c *cell) init(owner unsafe.Pointer) *blocks {
 	cellInit.Lock()
 	defer cellInit.Unlock()
-	if s := c.slots(); s != nil {
+	if s := c.blocks(); s != nil {
 		return s
 	}
 	r := allocDefault(1)
@@ -61,7 +61,7 @@ func cellAddAborted(c *cell, delta uint64) {
 }
 
 func cellAddRetry(c *cell, delta uint64) {
-	s := c.slots()
+	s := c.blocks()
 	if s == nil {
 		s = c.init(unsafe.Pointer(c))
 	}
@@ -81,7 +81,7 @@ func cellAddRetry(c *cell, delta uint64) {
 
 // load sums the cell's word over every block (0 for a zero cell).
 func (c *cell) load() int64 {
-	s := c.slots()
+	s := c.blocks()
 	if s == nil {
 		return 0
 	}
@@ -96,15 +96,15 @@ func (c *cell) load() int64 {
 // compare-and-swap of the float's bits in a section, retried with the
 // value found (a migrated section fails and reports the other CPU's
 // word); elsewhere the fallback.
-func floatAddSlow(s *slots, off uintptr, v float64) { floatAddRetry(s, off, v) }
+func floatAddSlow(s *blocks, off uintptr, v float64) { floatAddRetry(s, off, v) }
 
 // floatAddAborted is floatAddSlow for a section the kernel aborted.
-func floatAddAborted(s *slots, off uintptr, v float64) {
+func floatAddAborted(s *blocks, off uintptr, v float64) {
 	aborts.Add(1)
 	floatAddRetry(s, off, v)
 }
 
-func floatAddRetry(s *slots, off uintptr, v float64) {
+func floatAddRetry(s *blocks, off uintptr, v float64) {
 	if s.lim != 0 {
 		var old uint64
 		for {

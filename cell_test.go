@@ -21,7 +21,7 @@ func TestCellZeroValue(t *testing.T) {
 	ready.Add(first)
 	done.Add(first)
 	start := make(chan struct{})
-	seen := make([]*slots, first)
+	seen := make([]*blocks, first)
 	for g := range first {
 		go func() {
 			defer done.Done()
@@ -30,7 +30,7 @@ func TestCellZeroValue(t *testing.T) {
 			for range each {
 				rsCellAdd(&o.c, 1)
 			}
-			seen[g] = o.c.slots()
+			seen[g] = o.c.blocks()
 		}()
 	}
 	ready.Wait()

@@ -15,22 +15,22 @@ import (
 // convention.
 
 //go:noescape
-func rsAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+func rsAdd(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 
 //go:noescape
-func rsCAS(s *slots, want int, off uintptr, old, nv uint64) (val uint64, id int, st int)
+func rsCAS(s *blocks, want int, off uintptr, old, nv uint64) (val uint64, id int, st int)
 
 //go:noescape
-func rsCASGuarded(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
+func rsCASGuarded(s *blocks, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
 
 //go:noescape
-func rsPop(s *slots, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int)
+func rsPop(s *blocks, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int)
 
 //go:noescape
-func rsPush(s *slots, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int)
+func rsPush(s *blocks, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int)
 
 //go:noescape
-func rsCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int)
+func rsCopy(s *blocks, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int)
 
 // The fast entry points: they finish the operation, jumping to the Go
 // function named in their comment for anything their section does not do.
@@ -38,7 +38,7 @@ func rsCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src 
 // rsAddFast is PerCPU.Add; its slow path is addSlow.
 //
 //go:noescape
-func rsAddFast(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+func rsAddFast(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 
 // rsCellAdd adds delta to the caller's word of c; its slow path is
 // cellAddSlow. Not noescape: the slow path may keep c (a zero cell's
@@ -49,7 +49,7 @@ func rsCellAdd(c *cell, delta uint64)
 // path is floatAddSlow. off must be an aligned word inside the block.
 //
 //go:noescape
-func rsFloatAdd(s *slots, off uintptr, v float64)
+func rsFloatAdd(s *blocks, off uintptr, v float64)
 
 //go:noescape
 func primEntries(p *[nPrim]unsafe.Pointer)

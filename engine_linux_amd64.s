@@ -8,7 +8,7 @@
 //
 // Every primitive has the same shape and calling convention:
 //
-//	func rsX(s *slots, want int, off uintptr, args...) (val uint64, id int, st int)
+//	func rsX(s *blocks, want int, off uintptr, args...) (val uint64, id int, st int)
 //
 //  1. Load every argument into registers, then the thread's area
 //     (THREAD_AREA, thread_linux_amd64.h), and store descriptor
@@ -111,9 +111,9 @@ probed:
 // : want), so one compare checks an explicit index and passes the current
 // one.
 #define ENTER(unreg, wrong, divert) \
-	MOVQ	slots_idOff(BX), R8; \
+	MOVQ	blocks_idOff(BX), R8; \
 	MOVL	(AX)(R8*1), CX; \
-	CMPQ	CX, slots_n(BX); \
+	CMPQ	CX, blocks_n(BX); \
 	JAE	unreg; \
 	MOVQ	SI, R8; \
 	TESTQ	SI, SI; \
@@ -123,22 +123,22 @@ probed:
 	CMPL	·fbActive(SB), $0; \
 	JNE	divert; \
 	MOVQ	CX, DX; \
-	IMULQ	slots_stride(BX), DX; \
-	ADDQ	slots_base(BX), DX
+	IMULQ	blocks_stride(BX), DX; \
+	ADDQ	blocks_base(BX), DX
 
 // ENTER_CUR(slow): the first instructions of a section on the current
 // index. In: AX area, BX s. Out: CX = base + index*stride (the block).
 // Clobbers R8. Leaves for slow when the thread has no usable index or a
 // fallback operation is running.
 #define ENTER_CUR(slow) \
-	MOVQ	slots_idOff(BX), R8; \
+	MOVQ	blocks_idOff(BX), R8; \
 	MOVL	(AX)(R8*1), CX; \
-	CMPQ	CX, slots_n(BX); \
+	CMPQ	CX, blocks_n(BX); \
 	JAE	slow; \
 	CMPL	·fbActive(SB), $0; \
 	JNE	slow; \
-	IMULQ	slots_stride(BX), CX; \
-	ADDQ	slots_base(BX), CX
+	IMULQ	blocks_stride(BX), CX; \
+	ADDQ	blocks_base(BX), CX
 
 // CHECK_ARGS(slow): the fast entry points' argument check, before the
 // section: off (DI) an aligned word inside the block, and want (SI) in
@@ -149,13 +149,13 @@ probed:
 #define CHECK_ARGS(slow) \
 	MOVQ	DI, R8; \
 	RORQ	$3, R8; \
-	CMPQ	R8, slots_lastWord(BX); \
+	CMPQ	R8, blocks_lastWord(BX); \
 	JHI	slow; \
 	LEAQ	1(SI), R8; \
-	CMPQ	R8, slots_lim(BX); \
+	CMPQ	R8, blocks_lim(BX); \
 	JAE	slow
 
-// func rsAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+// func rsAdd(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 // *(block+off) += delta; val = the new value.
 // Registers: AX area, BX s, SI want, DI off, R9 delta, CX index, DX block,
 // R8 value.
@@ -204,7 +204,7 @@ divert:
 	RET
 	MARK_END
 
-// func rsCAS(s *slots, want int, off uintptr, old, nv uint64) (val uint64, id int, st int)
+// func rsCAS(s *blocks, want int, off uintptr, old, nv uint64) (val uint64, id int, st int)
 // if *(block+off) == old { *(block+off) = nv }; val = the value found.
 // Registers: AX area, BX s, SI want, DI off, R9 old, R12 nv, CX index,
 // DX block, R8 value found.
@@ -260,7 +260,7 @@ divert:
 	RET
 	MARK_END
 
-// func rsCASGuarded(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
+// func rsCASGuarded(s *blocks, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
 // if *(block+off) == old && *guard == gval { *(block+off) = nv }; val =
 // the value found at block+off.
 // Registers: AX area, BX s, SI want, DI off, R9 old, R12 nv, R13 guard,
@@ -321,7 +321,7 @@ divert:
 	RET
 	MARK_END
 
-// func rsPop(s *slots, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int)
+// func rsPop(s *blocks, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int)
 // A per-index LIFO: a count at block+off and capacity words at
 // block+arrOff. if count == 0: stFailed; if count > capacity: stCorrupt;
 // else val = arr[count-1] and count-- (the commit). No ABA: only sections on
@@ -390,7 +390,7 @@ divert:
 	RET
 	MARK_END
 
-// func rsPush(s *slots, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int)
+// func rsPush(s *blocks, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int)
 // The push of rsPop's LIFO: if count == capacity: stFailed (full); if
 // count > capacity: stCorrupt; else arr[count] = v (speculative: the slot
 // is not live until the count covers it) and count++ (the commit); val =
@@ -459,7 +459,7 @@ divert:
 	RET
 	MARK_END
 
-// func rsCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int)
+// func rsCopy(s *blocks, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int)
 // if *(block+off) == expect { copy n bytes from src to block+dstOff
 // (speculative); *(block+off) = nv (the commit) }; val = the value found.
 // n is at most MaxCopy (checked by the caller).
@@ -548,7 +548,7 @@ divert:
 // method calling it makes one call and can be inlined. None returns a
 // status that needs handling.
 
-// func rsAddFast(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+// func rsAddFast(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 // PerCPU.Add: as rsAdd, but st is only stCommitted or stWrongCPU; the rest
 // goes on in addSlow.
 // Registers: AX area, BX s, SI want, DI off, R9 delta, CX index, DX block,
@@ -602,7 +602,7 @@ TEXT ·rsCellAdd(SB), NOSPLIT, $0-16
 	MOVQ	cell_off(R11), DI
 	TESTQ	BX, BX
 	JEQ	slow	// a zero cell
-	CMPQ	slots_lim(BX), $0
+	CMPQ	blocks_lim(BX), $0
 	JEQ	slow	// no sections on this memory
 	ARM(7)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
@@ -623,7 +623,7 @@ slow:
 	JMP	·cellAddAborted(SB)
 	MARK_END
 
-// func rsFloatAdd(s *slots, off uintptr, v float64)
+// func rsFloatAdd(s *blocks, off uintptr, v float64)
 // The float64 at (block of the current index + off) += v: Histogram's sum.
 // off is checked by the caller (a layout fixed at construction). Memory the
 // engine does not run on and every other case go on in floatAddSlow.
@@ -632,7 +632,7 @@ TEXT ·rsFloatAdd(SB), NOSPLIT, $0-24
 	MOVQ	s+0(FP), BX
 	MOVQ	off+8(FP), DI
 	MOVSD	v+16(FP), X1
-	CMPQ	slots_lim(BX), $0
+	CMPQ	blocks_lim(BX), $0
 	JEQ	slow	// no sections on this memory
 	ARM(8)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----

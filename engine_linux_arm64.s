@@ -7,7 +7,7 @@
 // The critical-section engine for linux/arm64: the same primitives, shape,
 // convention and status codes as engine_linux_amd64.s.
 //
-//	func rsX(s *slots, want int, off uintptr, args...) (val uint64, id int, st int)
+//	func rsX(s *blocks, want int, off uintptr, args...) (val uint64, id int, st int)
 //
 //  1. Load the thread's area (THREAD_AREA, thread_linux_arm64.h) and store
 //     descriptor k's address into area.rseq_cs: this arms the section.
@@ -171,9 +171,9 @@ probed:
 // current one. fbActive is loaded with LDARW (acquire): see "Memory
 // ordering" above.
 #define ENTER(unreg, wrong, divert) \
-	MOVD	slots_idOff(R2), R1; \
+	MOVD	blocks_idOff(R2), R1; \
 	MOVWU	(R0)(R1), R6; \
-	MOVD	slots_n(R2), R1; \
+	MOVD	blocks_n(R2), R1; \
 	CMP	R1, R6; \
 	BHS	unreg; \
 	CMP	$0, R3; \
@@ -183,8 +183,8 @@ probed:
 	MOVD	$·fbActive(SB), R1; \
 	LDARW	(R1), R1; \
 	CBNZW	R1, divert; \
-	MOVD	slots_stride(R2), R1; \
-	MOVD	slots_base(R2), R7; \
+	MOVD	blocks_stride(R2), R1; \
+	MOVD	blocks_base(R2), R7; \
 	MADD	R1, R7, R6, R7
 
 // ENTER_CUR(slow): the first instructions of a section on the current
@@ -192,16 +192,16 @@ probed:
 // Clobbers R1. Leaves for slow when the thread has no usable index or a
 // fallback operation is running (fbActive loaded with LDARW, as in ENTER).
 #define ENTER_CUR(slow) \
-	MOVD	slots_idOff(R2), R1; \
+	MOVD	blocks_idOff(R2), R1; \
 	MOVWU	(R0)(R1), R6; \
-	MOVD	slots_n(R2), R1; \
+	MOVD	blocks_n(R2), R1; \
 	CMP	R1, R6; \
 	BHS	slow; \
 	MOVD	$·fbActive(SB), R1; \
 	LDARW	(R1), R1; \
 	CBNZW	R1, slow; \
-	MOVD	slots_stride(R2), R1; \
-	MOVD	slots_base(R2), R7; \
+	MOVD	blocks_stride(R2), R1; \
+	MOVD	blocks_base(R2), R7; \
 	MADD	R1, R7, R6, R7
 
 // CHECK_ARGS(slow): the fast entry points' argument check, before the
@@ -212,15 +212,15 @@ probed:
 // checks both alignment and range. Clobbers R1 and R10.
 #define CHECK_ARGS(slow) \
 	ROR	$3, R4, R1; \
-	MOVD	slots_lastWord(R2), R10; \
+	MOVD	blocks_lastWord(R2), R10; \
 	CMP	R10, R1; \
 	BHI	slow; \
 	ADD	$1, R3, R1; \
-	MOVD	slots_lim(R2), R10; \
+	MOVD	blocks_lim(R2), R10; \
 	CMP	R10, R1; \
 	BHS	slow
 
-// func rsAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+// func rsAdd(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 // *(block+off) += delta; val = the new value.
 // Registers: R5 delta.
 TEXT ·rsAdd(SB), NOSPLIT, $0-56
@@ -276,7 +276,7 @@ divert:
 	RET
 	MARK_END
 
-// func rsCAS(s *slots, want int, off uintptr, old, nv uint64) (val uint64, id int, st int)
+// func rsCAS(s *blocks, want int, off uintptr, old, nv uint64) (val uint64, id int, st int)
 // if *(block+off) == old { *(block+off) = nv }; val = the value found.
 // Registers: R5 old, R10 nv.
 TEXT ·rsCAS(SB), NOSPLIT, $0-64
@@ -340,7 +340,7 @@ divert:
 	RET
 	MARK_END
 
-// func rsCASGuarded(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
+// func rsCASGuarded(s *blocks, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
 // if *(block+off) == old && *guard == gval { *(block+off) = nv }; val =
 // the value found at block+off.
 // Registers: R5 old, R10 nv, R11 guard, R12 gval, R13 the guard's value.
@@ -410,7 +410,7 @@ divert:
 	RET
 	MARK_END
 
-// func rsPop(s *slots, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int)
+// func rsPop(s *blocks, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int)
 // A per-index LIFO: a count at block+off and capacity words at
 // block+arrOff. if count == 0: stFailed; if count > capacity: stCorrupt;
 // else val = arr[count-1] and count-- (the commit).
@@ -486,7 +486,7 @@ divert:
 	RET
 	MARK_END
 
-// func rsPush(s *slots, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int)
+// func rsPush(s *blocks, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int)
 // The push of rsPop's LIFO: if count == capacity: stFailed (full); if
 // count > capacity: stCorrupt; else arr[count] = v (speculative: the slot
 // is not live until the count covers it) and count++ (the commit, a
@@ -565,7 +565,7 @@ divert:
 	RET
 	MARK_END
 
-// func rsCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int)
+// func rsCopy(s *blocks, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int)
 // if *(block+off) == expect { copy n bytes from src to block+dstOff
 // (speculative); *(block+off) = nv (the commit, a release: the bytes are
 // visible before the word) }; val = the value found.
@@ -655,7 +655,7 @@ divert:
 // operation, jumping to a Go function with the same arguments for anything
 // its section does not do.
 
-// func rsAddFast(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+// func rsAddFast(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 // PerCPU.Add: as rsAdd, but st is only stCommitted or stWrongCPU; the rest
 // goes on in addSlow.
 // Registers: R5 delta.
@@ -706,7 +706,7 @@ TEXT ·rsCellAdd(SB), NOSPLIT, $0-16
 	LDAR	(R11), R2	// c.s, acquire: a zero cell publishes off before s
 	MOVD	cell_off(R11), R4
 	CBZ	R2, slow	// a zero cell
-	MOVD	slots_lim(R2), R1
+	MOVD	blocks_lim(R2), R1
 	CBZ	R1, slow	// no sections on this memory
 	ARM(7)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----
@@ -729,7 +729,7 @@ slow:
 	JMP	·cellAddAborted(SB)
 	MARK_END
 
-// func rsFloatAdd(s *slots, off uintptr, v float64)
+// func rsFloatAdd(s *blocks, off uintptr, v float64)
 // The float64 at (block of the current index + off) += v: Histogram's sum.
 // off is checked by the caller. Memory the engine does not run on and
 // every other case go on in floatAddSlow.
@@ -739,7 +739,7 @@ TEXT ·rsFloatAdd(SB), NOSPLIT, $0-24
 	MOVD	s+0(FP), R2
 	MOVD	off+8(FP), R4
 	FMOVD	v+16(FP), F1
-	MOVD	slots_lim(R2), R1
+	MOVD	blocks_lim(R2), R1
 	CBZ	R1, slow	// no sections on this memory
 	ARM(8)
 	// ---- section begins (start_ip: this marker, right after the arming store) ----

@@ -98,7 +98,7 @@ func fbIndex(n uintptr) int {
 	return int(uintptr(p) % n)
 }
 
-func (s *slots) block(i int) unsafe.Pointer {
+func (s *blocks) block(i int) unsafe.Pointer {
 	return unsafe.Add(s.base, uintptr(i)*s.stride)
 }
 
@@ -106,7 +106,7 @@ func word(block unsafe.Pointer, off uintptr) *uint64 {
 	return (*uint64)(unsafe.Add(block, off))
 }
 
-func (s *slots) fbAt(want int) (int, unsafe.Pointer) {
+func (s *blocks) fbAt(want int) (int, unsafe.Pointer) {
 	i := want
 	if i < 0 {
 		i = fbIndex(s.n)
@@ -114,7 +114,7 @@ func (s *slots) fbAt(want int) (int, unsafe.Pointer) {
 	return i, s.block(i)
 }
 
-func fbAdd(s *slots, want int, off uintptr, delta uint64) (uint64, int, int) {
+func fbAdd(s *blocks, want int, off uintptr, delta uint64) (uint64, int, int) {
 	i, b := s.fbAt(want)
 	mu := fbEnter(b)
 	v := atomic.AddUint64(word(b, off), delta)
@@ -122,7 +122,7 @@ func fbAdd(s *slots, want int, off uintptr, delta uint64) (uint64, int, int) {
 	return v, i, stCommitted
 }
 
-func fbCAS(s *slots, want int, off uintptr, old, nv uint64) (uint64, int, int) {
+func fbCAS(s *blocks, want int, off uintptr, old, nv uint64) (uint64, int, int) {
 	i, b := s.fbAt(want)
 	mu := fbEnter(b)
 	defer fbExit(mu)
@@ -134,7 +134,7 @@ func fbCAS(s *slots, want int, off uintptr, old, nv uint64) (uint64, int, int) {
 	return old, i, stCommitted
 }
 
-func fbCAS2(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (uint64, int, int) {
+func fbCAS2(s *blocks, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (uint64, int, int) {
 	i, b := s.fbAt(want)
 	mu := fbEnter(b)
 	defer fbExit(mu)
@@ -147,7 +147,7 @@ func fbCAS2(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval
 	return v, i, stCommitted
 }
 
-func fbPop(s *slots, want int, off, arrOff, capacity uintptr) (uint64, int, int) {
+func fbPop(s *blocks, want int, off, arrOff, capacity uintptr) (uint64, int, int) {
 	i, b := s.fbAt(want)
 	mu := fbEnter(b)
 	defer fbExit(mu)
@@ -164,7 +164,7 @@ func fbPop(s *slots, want int, off, arrOff, capacity uintptr) (uint64, int, int)
 	return v, i, stCommitted
 }
 
-func fbPush(s *slots, want int, off, arrOff, capacity uintptr, v uint64) (uint64, int, int) {
+func fbPush(s *blocks, want int, off, arrOff, capacity uintptr, v uint64) (uint64, int, int) {
 	i, b := s.fbAt(want)
 	mu := fbEnter(b)
 	defer fbExit(mu)
@@ -181,7 +181,7 @@ func fbPush(s *slots, want int, off, arrOff, capacity uintptr, v uint64) (uint64
 	return c + 1, i, stCommitted
 }
 
-func fbCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src []byte, nv uint64) (uint64, int, int) {
+func fbCopy(s *blocks, want int, off uintptr, expect uint64, dstOff uintptr, src []byte, nv uint64) (uint64, int, int) {
 	i, b := s.fbAt(want)
 	mu := fbEnter(b)
 	defer fbExit(mu)
@@ -194,7 +194,7 @@ func fbCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src 
 	return expect, i, stCommitted
 }
 
-func fbFloatAdd(s *slots, off uintptr, v float64) {
+func fbFloatAdd(s *blocks, off uintptr, v float64) {
 	_, b := s.fbAt(Current)
 	mu := fbEnter(b)
 	w := word(b, off)

@@ -7,6 +7,6 @@ package rseq
 // package itself.
 
 //go:noescape
-func floorAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+func floorAdd(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 
 func floorCPU() uint32

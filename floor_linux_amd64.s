@@ -7,7 +7,7 @@
 // assembly function at all (Go cannot inline assembly). Each writes its
 // results, as a primitive does, and nothing else.
 
-// func floorAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+// func floorAdd(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 TEXT ·floorAdd(SB), NOSPLIT, $0-56
 	MOVQ	$0, val+32(FP)
 	MOVQ	$0, id+40(FP)

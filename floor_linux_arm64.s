@@ -4,7 +4,7 @@
 
 // The call floor: see floor_linux_amd64.s.
 
-// func floorAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int)
+// func floorAdd(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 TEXT ·floorAdd(SB), NOSPLIT, $0-56
 	MOVD	ZR, val+32(FP)
 	MOVD	ZR, id+40(FP)

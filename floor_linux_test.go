@@ -10,7 +10,7 @@ import "testing"
 //	go test -run '^$' -bench 'Floor|1G' -count 10 . | benchstat -col /op -
 
 func BenchmarkFloor1G(b *testing.B) {
-	var s slots
+	var s blocks
 	b.Run("op=PerCPU.Add", func(b *testing.B) {
 		p := newTestPerCPU(b, 64, ByCPU)
 		for range b.N {

@@ -82,7 +82,7 @@ func (r Result) String() string {
 // Bad arguments (misaligned offsets, words past the stride, an index out of
 // range, copies longer than MaxCopy) panic before any memory is touched.
 type PerCPU struct {
-	s        slots // first: the fast entry points hand &p.s to their slow paths
+	s        blocks // first: the fast entry points hand &p.s to their slow paths
 	by       Index
 	fallback bool // this index mode is not available: always the fallback
 }
@@ -106,7 +106,7 @@ func NewPerCPU(base unsafe.Pointer, stride uintptr, n int, by Index) (*PerCPU, e
 	case by != ByCPU && by != ByConcurrencyID:
 		return nil, fmt.Errorf("rseq: NewPerCPU: unknown index %d", int(by))
 	}
-	p := &PerCPU{s: newSlots(base, stride, n, offCPUID), by: by}
+	p := &PerCPU{s: newBlocks(base, stride, n, offCPUID), by: by}
 	if by == ByConcurrencyID {
 		p.s.idOff = offMMCID
 		p.fallback = !info.ConcurrencyID
@@ -117,10 +117,10 @@ func NewPerCPU(base unsafe.Pointer, stride uintptr, n int, by Index) (*PerCPU, e
 	return p, nil
 }
 
-// newSlots describes n blocks of stride bytes at base, indexed by the area
+// newBlocks describes n blocks of stride bytes at base, indexed by the area
 // field at idOff, and lets sections run on them if the engine is on.
-func newSlots(base unsafe.Pointer, stride uintptr, n int, idOff uintptr) slots {
-	s := slots{base: base, stride: stride, n: uintptr(n), idOff: idOff, lastWord: stride/8 - 1}
+func newBlocks(base unsafe.Pointer, stride uintptr, n int, idOff uintptr) blocks {
+	s := blocks{base: base, stride: stride, n: uintptr(n), idOff: idOff, lastWord: stride/8 - 1}
 	if engineOn {
 		s.lim = uintptr(n) + 1
 	}
@@ -142,13 +142,13 @@ func (p *PerCPU) useEngine() bool { return p.s.lim != 0 }
 func (p *PerCPU) checkIndex(cpu int)                 { p.s.checkIndex(cpu) }
 func (p *PerCPU) checkWord(what string, off uintptr) { p.s.checkWord(what, off) }
 
-func (s *slots) checkIndex(cpu int) {
+func (s *blocks) checkIndex(cpu int) {
 	if cpu < Current || cpu >= int(s.n) {
 		panic(fmt.Sprintf("rseq: index %d out of range [0, %d) (or Current)", cpu, s.n))
 	}
 }
 
-func (s *slots) checkWord(what string, off uintptr) {
+func (s *blocks) checkWord(what string, off uintptr) {
 	if off%8 != 0 || off > s.stride-8 {
 		panic(fmt.Sprintf("rseq: %s offset %d is not an aligned word inside the %d-byte block", what, off, s.stride))
 	}
@@ -192,14 +192,14 @@ func (p *PerCPU) Load(cpu int, off uintptr) uint64 {
 // inside a block: the inlined guard of every operation.
 func (p *PerCPU) bad(cpu int, off uintptr) bool { return p.s.bad(cpu, off) }
 
-func (s *slots) bad(cpu int, off uintptr) bool {
+func (s *blocks) bad(cpu int, off uintptr) bool {
 	return uint(cpu+1) > uint(s.n) || off%8 != 0 || off > s.stride-8
 }
 
 // complain panics with the reason a guard failed.
 func (p *PerCPU) complain(what string, cpu int, off uintptr) { p.s.complain(what, cpu, off) }
 
-func (s *slots) complain(what string, cpu int, off uintptr) {
+func (s *blocks) complain(what string, cpu int, off uintptr) {
 	s.checkIndex(cpu)
 	s.checkWord(what, off)
 }
@@ -224,18 +224,18 @@ func (p *PerCPU) Add(cpu int, off uintptr, delta int64) (val int64, at int, r Re
 // memory the engine does not run on, aborted sections (retried), threads
 // not yet registered, and the fallback. The fast entry point jumps here
 // with its own arguments when its section did not finish the operation.
-func addSlow(s *slots, cpu int, off uintptr, delta uint64) (uint64, int, int) {
+func addSlow(s *blocks, cpu int, off uintptr, delta uint64) (uint64, int, int) {
 	return addRetry(s, cpu, off, delta)
 }
 
 // addAborted is addSlow for a section the kernel aborted (its abort
 // handler jumps here): count the abort, then the same.
-func addAborted(s *slots, cpu int, off uintptr, delta uint64) (uint64, int, int) {
+func addAborted(s *blocks, cpu int, off uintptr, delta uint64) (uint64, int, int) {
 	aborts.Add(1)
 	return addRetry(s, cpu, off, delta)
 }
 
-func addRetry(s *slots, cpu int, off uintptr, delta uint64) (uint64, int, int) {
+func addRetry(s *blocks, cpu int, off uintptr, delta uint64) (uint64, int, int) {
 	if s.bad(cpu, off) {
 		s.complain("add", cpu, off)
 	}

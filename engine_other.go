@@ -17,30 +17,30 @@ const archSig = 0
 
 var errNoEngine = errors.New("no critical-section engine in this build")
 
-func rsAdd(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int) {
+func rsAdd(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int) {
 	return 0, -1, stUnregistered
 }
-func rsCAS(s *slots, want int, off uintptr, old, nv uint64) (val uint64, id int, st int) {
+func rsCAS(s *blocks, want int, off uintptr, old, nv uint64) (val uint64, id int, st int) {
 	return 0, -1, stUnregistered
 }
-func rsCASGuarded(s *slots, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int) {
+func rsCASGuarded(s *blocks, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int) {
 	return 0, -1, stUnregistered
 }
-func rsPop(s *slots, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int) {
+func rsPop(s *blocks, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int) {
 	return 0, -1, stUnregistered
 }
-func rsPush(s *slots, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int) {
+func rsPush(s *blocks, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int) {
 	return 0, -1, stUnregistered
 }
-func rsCopy(s *slots, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int) {
+func rsCopy(s *blocks, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int) {
 	return 0, -1, stUnregistered
 }
 
-func rsAddFast(s *slots, want int, off uintptr, delta uint64) (val uint64, id int, st int) {
+func rsAddFast(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int) {
 	return addSlow(s, want, off, delta)
 }
-func rsCellAdd(c *cell, delta uint64)             { cellAddSlow(c, delta) }
-func rsFloatAdd(s *slots, off uintptr, v float64) { floatAddSlow(s, off, v) }
+func rsCellAdd(c *cell, delta uint64)              { cellAddSlow(c, delta) }
+func rsFloatAdd(s *blocks, off uintptr, v float64) { floatAddSlow(s, off, v) }
 
 func readCPU() uint32               { return idUnset }
 func readArea32(off uintptr) uint32 { return idUnset }
