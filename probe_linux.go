@@ -15,14 +15,6 @@ const (
 	atRseqAlign       = 28
 )
 
-// membarrier(2) commands used here.
-const (
-	membarrierCmdQuery                        = 0
-	membarrierCmdPrivateExpeditedRseq         = 1 << 7
-	membarrierCmdRegisterPrivateExpeditedRseq = 1 << 8
-	membarrierCmdFlagCPU                      = 1 << 0
-)
-
 // kernelRelease returns uname -r.
 func kernelRelease() string {
 	var u unix.Utsname
@@ -88,43 +80,6 @@ func parseCPUList(s string) int {
 	}
 	return max + 1
 }
-
-func membarrier(cmd, flags, cpu int) (int, error) {
-	r, _, e := unix.Syscall(unix.SYS_MEMBARRIER, uintptr(cmd), uintptr(flags), uintptr(cpu))
-	if e != 0 {
-		return -1, e
-	}
-	return int(r), nil
-}
-
-// setupFence registers this process for membarrier's RSEQ fence.
-func setupFence() error {
-	mask, err := membarrier(membarrierCmdQuery, 0, 0)
-	if err != nil {
-		return err
-	}
-	if mask&membarrierCmdPrivateExpeditedRseq == 0 {
-		return unix.EOPNOTSUPP
-	}
-	_, err = membarrier(membarrierCmdRegisterPrivateExpeditedRseq, 0, 0)
-	return err
-}
-
-// fenceAll aborts or waits out every critical section of this process
-// running on any CPU: after it returns, no section that began before it can
-// still commit.
-func fenceAll() {
-	_, err := membarrier(membarrierCmdPrivateExpeditedRseq, 0, 0)
-	if fenceFault != nil { // tests only
-		err = fenceFault
-	}
-	if err != nil {
-		panic("rseq: membarrier RSEQ fence failed after it was registered: " + err.Error())
-	}
-}
-
-// fenceFault, when set (tests only), makes every fence fail with it.
-var fenceFault error
 
 // getcpu asks the kernel which CPU and node this thread runs on.
 func getcpu() (cpu, node int) {

@@ -10,5 +10,4 @@ func setup() {
 	info.Reason = ReasonNotLinux
 }
 
-func fenceAll()               {}
 func getcpu() (cpu, node int) { return -1, -1 }
