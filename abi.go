@@ -1,29 +1,36 @@
 package rseq
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/gorseq/rseq/internal/abi"
+)
 
 // The kernel's per-thread area, struct rseq (see ../shared/rseq-abi.md and
 // the kernel's include/uapi/linux/rseq.h). Offsets in bytes. User space
 // writes only rseq_cs (and, with time slice extensions, slice_ctrl.request);
 // every other field belongs to the kernel once the area is registered.
+//
+// The values are internal/abi's; they are declared here too because the
+// assembly reads this package's constants (go_asm.h).
 const (
-	offCPUIDStart = 0  // u32, kernel-owned
-	offCPUID      = 4  // u32, kernel-owned; 0xFFFFFFFF: not registered
-	offRseqCS     = 8  // u64, user space: address of the current descriptor
-	offFlags      = 16 // u32, kernel-written bits only
-	offNodeID     = 20 // u32, kernel-owned (Linux 6.3+)
-	offMMCID      = 24 // u32, kernel-owned (Linux 6.3+)
+	offCPUIDStart = abi.OffCPUIDStart // u32, kernel-owned
+	offCPUID      = abi.OffCPUID      // u32, kernel-owned; 0xFFFFFFFF: not registered
+	offRseqCS     = abi.OffRseqCS     // u64, user space: address of the current descriptor
+	offFlags      = abi.OffFlags      // u32, kernel-written bits only
+	offNodeID     = abi.OffNodeID     // u32, kernel-owned (Linux 6.3+)
+	offMMCID      = abi.OffMMCID      // u32, kernel-owned (Linux 6.3+)
 
 	// origAreaSize is the length that selects legacy mode; any longer
 	// registration asks Linux 7.0+ for the optimized ("V2") mode.
-	origAreaSize = 32
+	origAreaSize = abi.OrigAreaSize
 
 	// idUnset is what cpu_id holds before registration (and, in this
 	// library's own areas, node_id and mm_cid too).
-	idUnset = 0xFFFFFFFF
+	idUnset = abi.CPUIDUnset
 	// idFailed in cpu_id marks an area whose registration failed (as glibc
 	// does); such a thread uses the fallback without asking the kernel again.
-	idFailed = 0xFFFFFFFE
+	idFailed = abi.CPUIDFailed
 )
 
 // Status codes of the critical-section primitives, shared with assembly.

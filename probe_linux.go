@@ -9,12 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Auxiliary vector keys (Linux 6.3+).
-const (
-	atRseqFeatureSize = 27
-	atRseqAlign       = 28
-)
-
 // kernelRelease returns uname -r.
 func kernelRelease() string {
 	var u unix.Utsname
@@ -22,24 +16,6 @@ func kernelRelease() string {
 		return ""
 	}
 	return unix.ByteSliceToString(u.Release[:])
-}
-
-// rseqAuxv returns AT_RSEQ_FEATURE_SIZE and AT_RSEQ_ALIGN, zero when the
-// kernel does not report them (before 6.3).
-func rseqAuxv() (featureSize, align int) {
-	av, err := unix.Auxv()
-	if err != nil {
-		return 0, 0
-	}
-	for _, kv := range av {
-		switch kv[0] {
-		case atRseqFeatureSize:
-			featureSize = int(kv[1])
-		case atRseqAlign:
-			align = int(kv[1])
-		}
-	}
-	return featureSize, align
 }
 
 // possibleCPUs is the number of CPU ids the kernel may use: one more than

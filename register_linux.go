@@ -6,6 +6,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/gorseq/rseq/internal/abi"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,26 +56,8 @@ func initStandInAreas() {
 
 func setU32(p unsafe.Pointer, off uintptr, v uint32) { *(*uint32)(unsafe.Add(p, off)) = v }
 
-// registrationLength is the length to register an area of areaSize bytes
-// with: the kernel's feature size rounded up to its alignment, so Linux 7.0+
-// runs the thread in V2 mode, or the original 32 bytes on kernels that do
-// not report a feature size (or if the area would be too small).
-func registrationLength(featureSize, align, areaSize int) int {
-	if featureSize <= origAreaSize {
-		return origAreaSize
-	}
-	if align < origAreaSize {
-		align = origAreaSize
-	}
-	n := (featureSize + align - 1) / align * align
-	if n > areaSize {
-		return origAreaSize
-	}
-	return n
-}
-
 func sysRegister(area unsafe.Pointer, length int, sig uint32) error {
-	_, _, e := unix.Syscall6(unix.SYS_RSEQ, uintptr(area), uintptr(length), 0, uintptr(sig), 0, 0)
+	e := abi.Register(area, length, 0, sig)
 	if e != 0 && e != unix.EBUSY { // EBUSY: this very area is registered already
 		return e
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"unsafe"
 
+	"github.com/gorseq/rseq/internal/abi"
 	"github.com/gorseq/rseq/internal/libc"
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +19,7 @@ import (
 func setup() {
 	info.OS, info.Arch = runtime.GOOS, runtime.GOARCH
 	info.Kernel = kernelRelease()
-	info.FeatureSize, info.Align = rseqAuxv()
+	info.FeatureSize, info.Align = abi.Auxv()
 	info.PossibleCPUs = possibleCPUs()
 	info.NUMANodes = len(readNUMAOnline("/sys"))
 	info.NodeID = info.FeatureSize >= offNodeID+4
@@ -60,7 +61,7 @@ func setup() {
 	} else {
 		mode, areaOff, tpMask = regOwn, uintptr(unsafe.Pointer(&unsetArea)), 0
 		areaViaM, cgoOwn = lc.Linked, lc.Linked
-		regLen = registrationLength(info.FeatureSize, info.Align, areaSlot)
+		regLen = abi.RegistrationLength(info.FeatureSize, info.Align, areaSlot)
 		info.Owner, info.RegisteredLen = OwnerLibrary, regLen
 	}
 	info.Signature = archSig
@@ -121,19 +122,19 @@ func libcRegistration(lc libc.State) (int, error) {
 		if n < origAreaSize {
 			continue
 		}
-		length := registrationLength(n, info.Align, 1<<20)
+		length := abi.RegistrationLength(n, info.Align, 1<<20)
 		if slices.Contains(tried, length) {
 			continue
 		}
 		tried = append(tried, length)
-		_, _, e := unix.Syscall6(unix.SYS_RSEQ, uintptr(area), uintptr(length), 0, archSig, 0, 0)
+		e := abi.Register(area, length, 0, archSig)
 		switch e {
 		case unix.EBUSY:
 			return length, nil
 		case 0:
 			// Nothing was registered after all, and now this library's
 			// call registered the C library's memory: undo it at once.
-			unix.Syscall6(unix.SYS_RSEQ, uintptr(area), uintptr(length), 1 /* RSEQ_FLAG_UNREGISTER */, archSig, 0, 0)
+			abi.Register(area, length, abi.FlagUnregister, archSig)
 			return 0, fmt.Errorf("__rseq_offset %d and __rseq_size %d describe no registration of this thread", lc.Offset, lc.Size)
 		case unix.EPERM:
 			return 0, fmt.Errorf("the C library registered its area with another signature than %#x", uint32(archSig))

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/gorseq/rseq/internal/abi"
 )
 
 // Time slice extensions (Linux 7.0+, CONFIG_RSEQ_SLICE_EXTENSION, V2
@@ -17,12 +19,12 @@ import (
 // word when it revokes a grant), which is why this side never stores more
 // than the one byte it owns.
 const (
-	offSliceRequest = 28 // u8, user space: 1 while a critical section runs
-	offSliceGranted = 29 // u8, kernel-written: an extension was granted
+	offSliceRequest = abi.OffSliceCtrl     // u8, user space: 1 while a critical section runs
+	offSliceGranted = abi.OffSliceCtrl + 1 // u8, kernel-written: an extension was granted
 
 	// Bits of the area's flags word (offset 16), written by the kernel.
-	flagSliceAvailable = 1 << 4 // RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE
-	flagSliceEnabled   = 1 << 5 // RSEQ_CS_FLAG_SLICE_EXT_ENABLED
+	flagSliceAvailable = abi.FlagsSliceExtAvailable
+	flagSliceEnabled   = abi.FlagsSliceExtEnabled
 
 	prRseqSliceExtension    = 79 // PR_RSEQ_SLICE_EXTENSION
 	prRseqSliceExtensionGet = 1  // PR_RSEQ_SLICE_EXTENSION_GET

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/gorseq/rseq/internal/abi"
 	"golang.org/x/sys/unix"
 )
 
 // archSig is the abort signature: glibc's for x86 (RSEQ_SIG), so areas
 // registered by glibc and by this library accept the same handlers.
-const archSig = 0x53053053
+const archSig = abi.SigAMD64
 
 const archEngine = true
 

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"unsafe"
+
+	"github.com/gorseq/rseq/internal/abi"
 )
 
 // archSig is the abort signature: glibc's for arm64 (RSEQ_SIG), the
 // instruction word brk #0x45e0, so areas registered by glibc and by this
 // library accept the same handlers, and a stray jump to a signature traps.
-const archSig = 0xd428bc00
+const archSig = abi.SigARM64
 
 const archEngine = true
 

@@ -21,38 +21,25 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/gorseq/rseq/internal/abi"
 	"golang.org/x/sys/unix"
 )
 
 // Modes returns the states this kernel offers: unregistered, legacy, and
 // V2 when the kernel's feature size calls for a longer registration.
 func Modes() []Mode {
-	ms := []Mode{{"unregistered", 0}, {"legacy (32 B)", 32}}
-	fs, align := auxv()
-	if fs > 32 {
-		if align < 32 {
-			align = 32
-		}
-		n := (fs + align - 1) / align * align
+	ms := []Mode{{"unregistered", 0}, {"legacy (32 B)", abi.OrigAreaSize}}
+	fs, align := abi.Auxv()
+	if n := abi.RegistrationLength(fs, align, areaSize); n > abi.OrigAreaSize {
 		ms = append(ms, Mode{fmt.Sprintf("V2 (%d B)", n), n})
 	}
 	return ms
 }
 
-func auxv() (fs, align int) {
-	av, _ := unix.Auxv()
-	for _, kv := range av {
-		switch kv[0] {
-		case 27:
-			fs = int(kv[1])
-		case 28:
-			align = int(kv[1])
-		}
-	}
-	return fs, align
-}
+// areaSize is the room each registered area gets.
+const areaSize = 256
 
-const sig = 0x53053053 // any signature: these threads run no sections
+const sig = abi.SigAMD64 // any signature: these threads run no sections
 
 var (
 	areaMu sync.Mutex
@@ -67,7 +54,7 @@ func register(length int) error {
 		return nil
 	}
 	areaMu.Lock()
-	if len(areas) < 256 {
+	if len(areas) < areaSize {
 		m, err := unix.Mmap(-1, 0, 1<<16, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 		if err != nil {
 			areaMu.Unlock()
@@ -75,12 +62,11 @@ func register(length int) error {
 		}
 		areas = m
 	}
-	a := areas[:256]
-	areas = areas[256:]
+	a := areas[:areaSize]
+	areas = areas[areaSize:]
 	areaMu.Unlock()
-	*(*uint32)(unsafe.Pointer(&a[4])) = 0xFFFFFFFF // cpu_id "unset", before registering
-	_, _, e := unix.Syscall6(unix.SYS_RSEQ, uintptr(unsafe.Pointer(&a[0])), uintptr(length), 0, sig, 0, 0)
-	if e != 0 {
+	*(*uint32)(unsafe.Pointer(&a[abi.OffCPUID])) = abi.CPUIDUnset // before registering
+	if e := abi.Register(unsafe.Pointer(&a[0]), length, 0, sig); e != 0 {
 		return fmt.Errorf("rseq(%d bytes): %w", length, e)
 	}
 	return nil

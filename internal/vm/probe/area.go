@@ -8,15 +8,16 @@ import (
 	"runtime"
 	"unsafe"
 
+	"github.com/gorseq/rseq/internal/abi"
 	"golang.org/x/sys/unix"
 )
 
 // flagUnregister is RSEQ_FLAG_UNREGISTER.
-const flagUnregister = 1
+const flagUnregister = abi.FlagUnregister
 
 // signature is the abort signature given at registration: glibc's, per
 // architecture. The probe runs no critical section, so any value works.
-var signature = map[string]uint32{"amd64": 0x53053053, "arm64": 0xd428bc00}[runtime.GOARCH]
+var signature = map[string]uint32{"amd64": abi.SigAMD64, "arm64": abi.SigARM64}[runtime.GOARCH]
 
 // area is a per-thread rseq area in its own mmap'd page: page alignment
 // satisfies any AT_RSEQ_ALIGN, and the memory is outside the Go heap, so it
@@ -52,19 +53,14 @@ func (a *area) reset() {
 	binary.NativeEndian.PutUint32(a.mem[4:], 0xFFFFFFFF)
 }
 
-// areaLength is max(32, featureSize) rounded up to align (32 if absent).
+// areaLength is the length the library registers with (V2 on 7.0+).
 func areaLength(featureSize, align uint64) uint64 {
-	n := max(uint64(32), featureSize)
-	if align == 0 {
-		align = 32
-	}
-	return (n + align - 1) / align * align
+	return uint64(abi.RegistrationLength(int(featureSize), int(align), 4096))
 }
 
 // register calls rseq(area, length, flags, signature) on this thread.
 func (a *area) register(length uint64, flags int) error {
-	_, _, e := unix.Syscall6(unix.SYS_RSEQ, uintptr(unsafe.Pointer(&a.mem[0])), uintptr(length),
-		uintptr(flags), uintptr(signature), 0, 0)
+	e := abi.Register(unsafe.Pointer(&a.mem[0]), int(length), flags, signature)
 	a.snapshot = a.read()
 	if e != 0 {
 		return e

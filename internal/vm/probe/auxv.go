@@ -7,13 +7,14 @@ import (
 	"os"
 	"unsafe"
 
+	"github.com/gorseq/rseq/internal/abi"
 	"golang.org/x/sys/unix"
 )
 
 // Aux vector keys for rseq (Linux 6.3+); not in x/sys/unix.
 const (
-	atRseqFeatureSize = 27
-	atRseqAlign       = 28
+	atRseqFeatureSize = abi.ATFeatureSize
+	atRseqAlign       = abi.ATAlign
 )
 
 // auxRseq returns AT_RSEQ_FEATURE_SIZE and AT_RSEQ_ALIGN, 0 when absent.
