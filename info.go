@@ -14,8 +14,10 @@ type Status struct {
 	Usable bool
 	// Reason is why rseq is not used (ReasonNone when Usable).
 	Reason Reason
-	// Err is the error behind Reason, if any (for example the errno of the
-	// registration or of membarrier).
+	// Err is nil when Usable, and otherwise a *NotSupportedError (it
+	// matches ErrNotSupported) with Reason, the minimum kernel where one
+	// decides it, and the error behind it (the errno of the registration or
+	// of membarrier), if any.
 	Err error
 
 	// OS and Arch are runtime.GOOS and runtime.GOARCH.
@@ -71,23 +73,35 @@ const (
 	ReasonBrokenKernel                   // this kernel's rseq is known broken on this architecture (arm64 6.19 to 7.0.13)
 	ReasonLibcArea                       // the C library registered rseq, but its area could not be found or proved (static glibc)
 
-	lastReason = ReasonLibcArea
+	// Reasons a feature built on rseq is not available (NotSupportedError).
+	ReasonLegacyMode         // the registration is legacy (32 bytes): time slice extensions need the V2 mode
+	ReasonNoSliceExtension   // the kernel has no time slice extensions (prctl answers EINVAL)
+	ReasonSliceDisabled      // the kernel answers ENOTSUPP: built without CONFIG_RSEQ_SLICE_EXTENSION, or disabled at boot
+	ReasonThreadUnregistered // the calling thread has no registered rseq area
+	ReasonSliceDenied        // prctl(PR_RSEQ_SLICE_EXTENSION) refused in another way (seccomp, ...)
+
+	lastReason = ReasonSliceDenied
 )
 
 var reasonText = [...]string{
-	ReasonNone:             "none",
-	ReasonNotLinux:         "not Linux",
-	ReasonArch:             "unsupported architecture",
-	ReasonRace:             "race detector build",
-	ReasonDisabled:         "disabled by the user (GORSEQ=off)",
-	ReasonNoSyscall:        "rseq syscall not implemented (ENOSYS: old kernel, emulator or seccomp)",
-	ReasonDenied:           "rseq registration denied",
-	ReasonNoFence:          "membarrier RSEQ fence unavailable (needs Linux 5.10+)",
-	ReasonRuntimeLayout:    "Go runtime thread layout not recognised",
-	ReasonEngine:           "critical-section engine failed its self-check",
-	ReasonLibcUnregistered: "the C library's rseq registration failed",
-	ReasonBrokenKernel:     "kernel known to break rseq on this architecture (arm64 6.19 to 7.0.13, 7.1-rc1/rc2: sections not aborted on preemption)",
-	ReasonLibcArea:         "the C library registered rseq but its area could not be found (a static glibc binary? GLIBC_TUNABLES=glibc.pthread.rseq=0 lets this library register its own)",
+	ReasonNone:               "none",
+	ReasonNotLinux:           "not Linux",
+	ReasonArch:               "unsupported architecture",
+	ReasonRace:               "race detector build",
+	ReasonDisabled:           "disabled by the user (GORSEQ=off)",
+	ReasonNoSyscall:          "rseq syscall not implemented (ENOSYS: old kernel, emulator or seccomp)",
+	ReasonDenied:             "rseq registration denied",
+	ReasonNoFence:            "membarrier RSEQ fence unavailable (needs Linux 5.10+)",
+	ReasonRuntimeLayout:      "Go runtime thread layout not recognised",
+	ReasonEngine:             "critical-section engine failed its self-check",
+	ReasonLibcUnregistered:   "the C library's rseq registration failed",
+	ReasonBrokenKernel:       "kernel known to break rseq on this architecture (arm64 6.19 to 7.0.13, 7.1-rc1/rc2: sections not aborted on preemption)",
+	ReasonLibcArea:           "the C library registered rseq but its area could not be found (a static glibc binary? GLIBC_TUNABLES=glibc.pthread.rseq=0 lets this library register its own)",
+	ReasonLegacyMode:         "legacy (32-byte) rseq registration; needs the optimized V2 mode (a longer registration; glibc 2.41+ where glibc registers)",
+	ReasonNoSliceExtension:   "the kernel has no time slice extension: prctl(PR_RSEQ_SLICE_EXTENSION) is EINVAL",
+	ReasonSliceDisabled:      "the kernel was built without CONFIG_RSEQ_SLICE_EXTENSION, has it disabled at boot (rseq_slice_ext=), or not for this registration (ENOTSUPP)",
+	ReasonThreadUnregistered: "the calling thread has no registered rseq area",
+	ReasonSliceDenied:        "prctl(PR_RSEQ_SLICE_EXTENSION) refused",
 }
 
 func (r Reason) String() string {
@@ -153,8 +167,8 @@ func (in Status) String() string {
 	row := func(k string, v any) { fmt.Fprintf(&b, "%-16s %v\n", k, v) }
 	row("usable", in.Usable)
 	if !in.Usable {
-		if in.Err != nil {
-			row("reason", fmt.Sprintf("%v: %v", in.Reason, in.Err))
+		if e, ok := in.Err.(*NotSupportedError); ok && (e.Err != nil || e.MinKernel != "" || e.Detail != "") {
+			row("reason", strings.TrimPrefix(e.Error(), "rseq: "+featureRseq+" not supported: "))
 		} else {
 			row("reason", in.Reason)
 		}

@@ -30,7 +30,7 @@ func setup() {
 	initStandInAreas()
 
 	fail := func(r Reason, err error) {
-		info.Reason, info.Err = r, err
+		info.Reason, info.Err = r, notSupported(featureRseq, r, "", err)
 		info.Owner, info.RegisteredLen, info.Mode, info.Signature = OwnerNone, 0, ModeNone, 0
 		info.NodeID, info.ConcurrencyID = false, false
 	}

@@ -1,8 +1,6 @@
 package rseq
 
 import (
-	"errors"
-	"fmt"
 	"sync/atomic"
 	"unsafe"
 
@@ -36,64 +34,6 @@ const (
 	errnoENOTSUPP = 524 // the kernel-internal ENOTSUPP, which this prctl leaks
 )
 
-// ErrSliceUnavailable is matched (errors.Is) by every error SliceExtension
-// and SliceExtensionAvailable return when time slice extensions cannot be
-// used. errors.As with *SliceUnavailableError gives the reason.
-var ErrSliceUnavailable = errors.New("rseq: time slice extension not available")
-
-// SliceReason says why time slice extensions are not available.
-type SliceReason int
-
-const (
-	SliceNotLinux           SliceReason = iota + 1 // the OS has no restartable sequences
-	SliceRseqUnused                                // rseq is not used in this process (Info().Usable is false)
-	SliceLegacyMode                                // the registration is legacy (32 bytes), e.g. a glibc before 2.41 owns the areas
-	SliceNoKernel                                  // the kernel has no PR_RSEQ_SLICE_EXTENSION (before 7.0): prctl answered EINVAL
-	SliceDisabled                                  // the kernel answered ENOTSUPP: built without CONFIG_RSEQ_SLICE_EXTENSION, disabled at boot, or not for this registration
-	SliceThreadUnregistered                        // the calling thread has no registered area
-	SliceDenied                                    // the prctl failed in another way (seccomp, ...)
-)
-
-var sliceReasonText = [...]string{
-	SliceNotLinux:           "not Linux",
-	SliceRseqUnused:         "rseq not used",
-	SliceLegacyMode:         "legacy (32-byte) rseq registration; needs the optimized V2 mode",
-	SliceNoKernel:           "kernel has no time slice extension (needs Linux 7.0+): prctl(PR_RSEQ_SLICE_EXTENSION) is EINVAL",
-	SliceDisabled:           "kernel built without CONFIG_RSEQ_SLICE_EXTENSION, disabled at boot (rseq_slice_ext=), or not supported for this registration (ENOTSUPP)",
-	SliceThreadUnregistered: "the calling thread has no registered rseq area",
-	SliceDenied:             "prctl(PR_RSEQ_SLICE_EXTENSION) refused",
-}
-
-func (r SliceReason) String() string {
-	if r > 0 && int(r) < len(sliceReasonText) {
-		return sliceReasonText[r]
-	}
-	return fmt.Sprintf("SliceReason(%d)", int(r))
-}
-
-// SliceUnavailableError is the error returned when time slice extensions
-// cannot be used. It matches ErrSliceUnavailable, and unwraps to the error
-// behind the reason (an errno, or Info().Err), if any.
-type SliceUnavailableError struct {
-	Reason SliceReason
-	Detail string // extra context (for SliceRseqUnused: Info().Reason)
-	Err    error
-}
-
-func (e *SliceUnavailableError) Error() string {
-	s := ErrSliceUnavailable.Error() + ": " + e.Reason.String()
-	if e.Detail != "" {
-		s += " (" + e.Detail + ")"
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
-
-func (e *SliceUnavailableError) Is(target error) bool { return target == ErrSliceUnavailable }
-func (e *SliceUnavailableError) Unwrap() error        { return e.Err }
-
 // SliceExtension runs f with the calling thread's request for a time slice
 // extension set, and reports whether the kernel granted one while f ran.
 //
@@ -121,14 +61,14 @@ func (e *SliceUnavailableError) Unwrap() error        { return e.Err }
 //
 // Where the extension is not available (not Linux, rseq not used, a legacy
 // registration, a kernel without the feature or with it disabled) f is not
-// called and the error matches ErrSliceUnavailable; see
+// called and the error matches ErrNotSupported; see
 // SliceExtensionAvailable. Call f yourself in that case.
 func SliceExtension(f func()) (granted bool, err error) {
 	return sliceExtension(f)
 }
 
 // SliceExtensionAvailable reports whether SliceExtension can be used on the
-// calling thread: nil, or an error matching ErrSliceUnavailable with the
+// calling thread: nil, or an error matching ErrNotSupported with the
 // reason. On Linux it registers the thread and enables the extension for it
 // (a thread that uses SliceExtension is enabled anyway).
 func SliceExtensionAvailable() error {

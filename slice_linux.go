@@ -1,6 +1,7 @@
 package rseq
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync/atomic"
@@ -12,17 +13,17 @@ import (
 // sliceKernelErr remembers a process-wide answer of the kernel (EINVAL: no
 // such prctl; ENOTSUPP: not built in or disabled), so later calls do not ask
 // again.
-var sliceKernelErr atomic.Pointer[SliceUnavailableError]
+var sliceKernelErr atomic.Pointer[NotSupportedError]
 
 // sliceProcessCheck says whether the process as a whole can use the
 // extension, from what start-up found and what the kernel already answered.
 func sliceProcessCheck() error {
 	if !info.Usable {
-		return &SliceUnavailableError{Reason: SliceRseqUnused, Detail: info.Reason.String(), Err: info.Err}
+		return notSupported(featureSlice, info.Reason, "rseq is not used in this process", errors.Unwrap(info.Err))
 	}
 	if info.Mode != ModeV2 {
-		return &SliceUnavailableError{Reason: SliceLegacyMode,
-			Detail: fmt.Sprintf("areas owned by %v, registered length %d", info.Owner, info.RegisteredLen)}
+		return notSupported(featureSlice, ReasonLegacyMode,
+			fmt.Sprintf("areas owned by %v, registered length %d", info.Owner, info.RegisteredLen), nil)
 	}
 	if e := sliceKernelErr.Load(); e != nil {
 		return e
@@ -39,7 +40,7 @@ func sliceThread() (unsafe.Pointer, error) {
 	}
 	CPU() // registers the thread if it is not yet
 	if c := readArea32(offCPUID); c >= idFailed {
-		return nil, &SliceUnavailableError{Reason: SliceThreadUnregistered, Detail: fmt.Sprintf("cpu_id %#x", c)}
+		return nil, notSupported(featureSlice, ReasonThreadUnregistered, fmt.Sprintf("cpu_id %#x", c), nil)
 	}
 	area := currentArea()
 	// The kernel sets SLICE_EXT_ENABLED in the area's flags when the prctl
@@ -53,20 +54,20 @@ func sliceThread() (unsafe.Pointer, error) {
 	case 0:
 		return area, nil
 	case unix.EINVAL:
-		err := &SliceUnavailableError{Reason: SliceNoKernel, Detail: "kernel " + info.Kernel, Err: e}
+		err := notSupported(featureSlice, ReasonNoSliceExtension, "kernel "+info.Kernel, e)
 		sliceKernelErr.Store(err)
 		return nil, err
 	case errnoENOTSUPP:
 		// A kernel that offers the extension to a V2 area shows
 		// SLICE_EXT_AVAILABLE in its flags at registration.
-		err := &SliceUnavailableError{Reason: SliceDisabled, Err: e,
-			Detail: fmt.Sprintf("kernel %s, area flags %#x", info.Kernel, readArea32(offFlags))}
+		err := notSupported(featureSlice, ReasonSliceDisabled,
+			fmt.Sprintf("kernel %s, area flags %#x", info.Kernel, readArea32(offFlags)), e)
 		sliceKernelErr.Store(err)
 		return nil, err
 	case unix.ENXIO: // the kernel sees no area for this thread
-		return nil, &SliceUnavailableError{Reason: SliceThreadUnregistered, Err: e}
+		return nil, notSupported(featureSlice, ReasonThreadUnregistered, "", e)
 	}
-	return nil, &SliceUnavailableError{Reason: SliceDenied, Err: e}
+	return nil, notSupported(featureSlice, ReasonSliceDenied, "", e)
 }
 
 func sliceAvailable() error {

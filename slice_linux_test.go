@@ -17,7 +17,7 @@ import (
 // sliceExpected works out, independently of the implementation, which
 // reason class this process and kernel should give: from Info(), and from
 // the prctl itself on a registered, locked thread.
-func sliceExpected(t *testing.T) (SliceReason, error) {
+func sliceExpected(t *testing.T) (Reason, error) {
 	in := Info()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -27,12 +27,12 @@ func sliceExpected(t *testing.T) (SliceReason, error) {
 		_, _, e := unix.RawSyscall6(unix.SYS_PRCTL, prRseqSliceExtension, prRseqSliceExtensionGet, 0, 0, 0, 0)
 		t.Logf("prctl(PR_RSEQ_SLICE_EXTENSION, GET): errno %d (%v)", uintptr(e), e)
 		if !in.Usable {
-			return SliceRseqUnused, nil
+			return in.Reason, nil
 		}
-		return SliceLegacyMode, nil
+		return ReasonLegacyMode, nil
 	}
 	if readArea32(offCPUID) >= idFailed {
-		return SliceThreadUnregistered, nil
+		return ReasonThreadUnregistered, nil
 	}
 	_, _, e := unix.RawSyscall6(unix.SYS_PRCTL, prRseqSliceExtension, prRseqSliceExtensionSet, prRseqSliceExtEnable, 0, 0, 0)
 	t.Logf("prctl(PR_RSEQ_SLICE_EXTENSION, SET, 1): errno %d (%v); flags %#x", uintptr(e), e, readArea32(offFlags))
@@ -40,13 +40,13 @@ func sliceExpected(t *testing.T) (SliceReason, error) {
 	case 0:
 		return 0, nil
 	case unix.EINVAL:
-		return SliceNoKernel, e
+		return ReasonNoSliceExtension, e
 	case errnoENOTSUPP:
-		return SliceDisabled, e
+		return ReasonSliceDisabled, e
 	case unix.ENXIO:
-		return SliceThreadUnregistered, e
+		return ReasonThreadUnregistered, e
 	}
-	return SliceDenied, e
+	return ReasonSliceDenied, e
 }
 
 func TestSliceReasonMatchesKernel(t *testing.T) {
@@ -67,7 +67,7 @@ func TestSliceReasonMatchesKernel(t *testing.T) {
 		}
 		return
 	}
-	var se *SliceUnavailableError
+	var se *NotSupportedError
 	if !errors.As(err, &se) {
 		t.Fatalf("want reason %v, got %v", want, err)
 	}
@@ -77,7 +77,10 @@ func TestSliceReasonMatchesKernel(t *testing.T) {
 	if werr != nil && !errors.Is(err, werr) {
 		t.Fatalf("error %v does not wrap %v", err, werr)
 	}
-	if want == SliceRseqUnused && !strings.Contains(err.Error(), in.Reason.String()) {
+	if se.Feature != featureSlice || !errors.Is(err, ErrNotSupported) {
+		t.Fatalf("error %v: feature %q, matches ErrNotSupported %v", err, se.Feature, errors.Is(err, ErrNotSupported))
+	}
+	if !in.Usable && !strings.Contains(err.Error(), in.Reason.String()) {
 		t.Fatalf("error %q does not say why rseq is unused (%v)", err, in.Reason)
 	}
 }

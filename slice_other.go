@@ -2,8 +2,10 @@
 
 package rseq
 
+import "runtime"
+
 func sliceAvailable() error {
-	return &SliceUnavailableError{Reason: SliceNotLinux}
+	return notSupported(featureSlice, ReasonNotLinux, runtime.GOOS, nil)
 }
 
 func sliceExtension(f func()) (granted bool, err error) {

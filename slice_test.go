@@ -7,28 +7,26 @@ import (
 	"testing"
 )
 
-func TestSliceErrorType(t *testing.T) {
+func TestNotSupportedError(t *testing.T) {
 	inner := errors.New("inner")
-	var err error = &SliceUnavailableError{Reason: SliceDisabled, Detail: "kernel x", Err: inner}
-	if !errors.Is(err, ErrSliceUnavailable) {
-		t.Fatal("errors.Is(err, ErrSliceUnavailable) is false")
+	var err error = notSupported(featureSlice, ReasonNoSliceExtension, "kernel x", inner)
+	if !errors.Is(err, ErrNotSupported) {
+		t.Fatal("errors.Is(err, ErrNotSupported) is false")
 	}
 	if !errors.Is(err, inner) {
 		t.Fatal("the error does not unwrap to its cause")
 	}
-	var se *SliceUnavailableError
-	if !errors.As(err, &se) || se.Reason != SliceDisabled {
-		t.Fatalf("errors.As: %v", se)
+	var se *NotSupportedError
+	if !errors.As(err, &se) || se.Reason != ReasonNoSliceExtension || se.MinKernel != "7.0" {
+		t.Fatalf("errors.As: %+v", se)
 	}
-	for _, want := range []string{ErrSliceUnavailable.Error(), SliceDisabled.String(), "kernel x", "inner"} {
+	for _, want := range []string{featureSlice, ReasonNoSliceExtension.String(), "kernel x", "needs Linux 7.0+", "inner"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q lacks %q", err.Error(), want)
 		}
 	}
-	for r := SliceNotLinux; r <= SliceDenied; r++ {
-		if strings.HasPrefix(r.String(), "SliceReason(") {
-			t.Errorf("reason %d has no text", r)
-		}
+	if in := Info(); in.Usable != (in.Err == nil) || (!in.Usable && !errors.Is(in.Err, ErrNotSupported)) {
+		t.Errorf("Info: usable %v, Err %v", in.Usable, in.Err)
 	}
 }
 
@@ -45,19 +43,19 @@ func TestSliceUnavailableOrRuns(t *testing.T) {
 		t.Fatalf("probe %v but SliceExtension %v", probe, err)
 	}
 	if err != nil {
-		if !errors.Is(err, ErrSliceUnavailable) {
-			t.Fatalf("error does not match ErrSliceUnavailable: %v", err)
+		if !errors.Is(err, ErrNotSupported) {
+			t.Fatalf("error does not match ErrNotSupported: %v", err)
 		}
 		if calls != 0 || granted {
 			t.Fatalf("unavailable, yet f ran %d times, granted=%v", calls, granted)
 		}
-		var a, b *SliceUnavailableError
+		var a, b *NotSupportedError
 		errors.As(probe, &a)
 		errors.As(err, &b)
 		if a == nil || b == nil || a.Reason != b.Reason {
 			t.Fatalf("reasons differ: %v / %v", probe, err)
 		}
-		if runtime.GOOS != "linux" && a.Reason != SliceNotLinux {
+		if runtime.GOOS != "linux" && a.Reason != ReasonNotLinux {
 			t.Fatalf("on %s the reason is %v", runtime.GOOS, a.Reason)
 		}
 		return
