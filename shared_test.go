@@ -40,7 +40,7 @@ func TestSharedCounterTwoMappings(t *testing.T) {
 		t.Fatalf("file mode %v (%v), want 0600", st.Mode(), err)
 	}
 	ops := opsPerGoroutine() / 4
-	hammer(t, func(g int) {
+	n := hammer(t, func(g int) {
 		c := a
 		if g%2 == 1 {
 			c = b
@@ -49,7 +49,7 @@ func TestSharedCounterTwoMappings(t *testing.T) {
 			c.Inc()
 		}
 	})
-	want := int64(workers() * ops)
+	want := int64(n * ops)
 	if got := a.Load(); got != want {
 		t.Fatalf("sum %d, want %d", got, want)
 	}

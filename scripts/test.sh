@@ -42,6 +42,16 @@ run() { # run LABEL ENV... -- GO-TEST-ARGS...
 	env "${envs[@]}" go test -count=1 $short "$@"
 }
 run "pure Go (CGO_ENABLED=0), own V2-ready registration" CGO_ENABLED=0 GORSEQ_EXPECT=library -- ./...
+# One CPU (containers often have one): GOMAXPROCS is 1, every goroutine of
+# a test shares the CPU, and the expected sums must not assume more.
+# The first CPU this shell may run on (CPU 0 where nothing restricts it).
+if command -v taskset >/dev/null; then
+	cpu=$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')
+	echo "== go test: one CPU (taskset -c $cpu, CGO_ENABLED=0, -short)"
+	CGO_ENABLED=0 GORSEQ_EXPECT=library taskset -c "$cpu" go test -count=1 -short ./...
+else
+	echo "== go test: one CPU: skipped (no taskset)"
+fi
 run "cgo, glibc's registration" CGO_ENABLED=1 GORSEQ_EXPECT=libc -- ./...
 run "cgo, glibc.pthread.rseq=0: own thread-local area" CGO_ENABLED=1 GLIBC_TUNABLES=glibc.pthread.rseq=0 GORSEQ_EXPECT=library-cgo -- .
 run "pure Go, sections delayed before their commit (-D=RSEQ_DELAY)" CGO_ENABLED=0 GORSEQ_EXPECT=library -- -asmflags=-D=RSEQ_DELAY .
