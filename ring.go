@@ -48,8 +48,12 @@ const (
 // those that landed on the same CPU.
 //
 // A Ring's memory is mapped outside the Go heap and holds no Go pointers;
-// it is unmapped by Close or when the Ring becomes unreachable. All methods
-// but Close are safe for concurrent use.
+// it is returned by Close or when the Ring becomes unreachable. All methods
+// but Close are safe for concurrent use. Close must not run concurrently
+// with another method, and every method called after Close panics. (Close
+// keeps the ring's addresses reserved, inaccessible, until the Ring is
+// unreachable, so even a Push that races with Close, a bug, faults rather
+// than write into memory mapped there later.)
 //
 // # How a push works
 //
@@ -106,8 +110,16 @@ type Ring struct {
 	cons      sync.Mutex
 	scratch   []byte
 	clean     runtime.Cleanup
+	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// live panics if the ring was closed.
+func (q *Ring) live() {
+	if q.closed.Load() {
+		panic("rseq: Ring used after Close")
+	}
 }
 
 // ringStride returns the bytes of one CPU's block: the header and the
@@ -182,13 +194,22 @@ func newRingAt(mem slabMem, base unsafe.Pointer, stride uintptr, n int, by Index
 }
 
 // RecordSize returns the size of a record in bytes.
-func (q *Ring) RecordSize() int { return int(q.recSize) }
+func (q *Ring) RecordSize() int {
+	q.live()
+	return int(q.recSize)
+}
 
 // Slots returns the capacity of each CPU's ring, in records.
-func (q *Ring) Slots() int { return int(q.slots) }
+func (q *Ring) Slots() int {
+	q.live()
+	return int(q.slots)
+}
 
 // CPUs returns the number of per-CPU rings.
-func (q *Ring) CPUs() int { return q.p.Len() }
+func (q *Ring) CPUs() int {
+	q.live()
+	return q.p.Len()
+}
 
 // index returns the ring the caller should push to: the one of the CPU (or
 // concurrency id) it runs on, or, where that cannot be read, the current
@@ -210,6 +231,7 @@ func (q *Ring) index() int {
 // panics), into the ring of the CPU the caller runs on. It returns false,
 // and counts a drop, if that ring is full.
 func (q *Ring) Push(rec []byte) bool {
+	q.live()
 	if uintptr(len(rec)) != q.recSize {
 		panic(fmt.Sprintf("rseq: Ring.Push: record of %d bytes, want %d", len(rec), q.recSize))
 	}
@@ -289,6 +311,7 @@ func (q *Ring) pushShared(rec []byte) bool {
 // panics, the record it was given counts as delivered. Drain returns the
 // number of records delivered.
 func (q *Ring) Drain(f func(cpu int, rec []byte)) int {
+	q.live()
 	q.lockConsumer()
 	defer q.unlockConsumer()
 	n := 0
@@ -301,6 +324,7 @@ func (q *Ring) Drain(f func(cpu int, rec []byte)) int {
 
 // DrainCPU is Drain for the ring of one index only.
 func (q *Ring) DrainCPU(cpu int, f func(cpu int, rec []byte)) int {
+	q.live()
 	q.p.checkIndex(cpu)
 	if cpu < 0 {
 		panic("rseq: Ring.DrainCPU needs an explicit index")
@@ -349,6 +373,7 @@ func (q *Ring) corrupt(cpu int, w, r uint64) {
 // summed over the CPUs (counted where the refused producer ran). Like
 // Counter.Load it is not a snapshot while Pushes run.
 func (q *Ring) Dropped() uint64 {
+	q.live()
 	var s uint64
 	for cpu := 0; cpu < q.p.Len(); cpu++ {
 		s += q.p.Load(cpu, ringDrops)
@@ -360,6 +385,7 @@ func (q *Ring) Dropped() uint64 {
 // Len returns the number of records waiting in all the rings (not a
 // snapshot while Pushes or Drains run).
 func (q *Ring) Len() int {
+	q.live()
 	var s uint64
 	for cpu := 0; cpu < q.p.Len(); cpu++ {
 		w := q.p.Load(cpu, ringW)
@@ -372,13 +398,15 @@ func (q *Ring) Len() int {
 	return int(s)
 }
 
-// Close unmaps the ring's memory (for a shared ring, this process's
-// mapping of the file). No other method may run concurrently or afterwards.
-// Closing twice does nothing.
+// Close returns the ring's memory (for a shared ring, stops mapping the
+// file in this process; the file and other processes' mappings stay). It
+// must not run concurrently with another method; every method called
+// afterwards panics. The addresses stay reserved until the Ring is
+// unreachable (see Ring). Closing twice does nothing.
 func (q *Ring) Close() error {
 	q.closeOnce.Do(func() {
-		q.clean.Stop()
-		q.closeErr = q.mem.unmap()
+		q.closed.Store(true)
+		q.closeErr = q.mem.retire() // the cleanup unmaps the reservation
 	})
 	return q.closeErr
 }

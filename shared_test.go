@@ -164,3 +164,39 @@ func umask() os.FileMode {
 	}
 	return 0o777 &^ st.Mode().Perm()
 }
+
+// TestSharedUsedAfterClose: a closed SharedCounter or shared Ring panics
+// on every method, and the file stays intact for its other users.
+func TestSharedUsedAfterClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "counter")
+	c := sharedOrSkip(t, func() (*SharedCounter, error) { return OpenSharedCounter(path, nil) })
+	other, err := OpenSharedCounter(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	c.Add(3)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	for name, f := range map[string]func(){
+		"Add":    func() { c.Add(1) },
+		"Inc":    c.Inc,
+		"Dec":    c.Dec,
+		"Load":   func() { c.Load() },
+		"String": func() { _ = c.String() },
+	} {
+		t.Run(name, func(t *testing.T) { mustPanic(t, "rseq: SharedCounter used after Close", f) })
+	}
+	if got := other.Load(); got != 3 {
+		t.Fatalf("the other mapping reads %d, want 3", got)
+	}
+	q, err := OpenSharedRing(filepath.Join(t.TempDir(), "ring"), 16, 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	mustPanic(t, "rseq: Ring used after Close", func() { q.Push(make([]byte, 16)) })
+	mustPanic(t, "rseq: Ring used after Close", func() { q.Drain(func(int, []byte) {}) })
+}
