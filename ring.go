@@ -1,15 +1,11 @@
 package rseq
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
-	"time"
 	"unsafe"
 )
 
@@ -106,7 +102,7 @@ type Ring struct {
 	slots     uint64
 	mask      uint64
 	mem       slabMem
-	shared    *uint64 // the cross-process consumer lock word of a shared ring, else nil
+	shared    *consumerLock // a shared ring's cross-process consumer lock, else nil
 	cons      sync.Mutex
 	scratch   []byte
 	clean     runtime.Cleanup
@@ -273,7 +269,10 @@ func (q *Ring) pushShared(rec []byte) bool {
 	for {
 		cpu := CPU()
 		if uint(cpu) >= uint(p.Len()) {
-			panic(errStrictUnregistered)
+			if cpu < 0 {
+				panic(errStrictUnregistered)
+			}
+			panic(errCPUOutside(cpu, p.Len()))
 		}
 		w := p.Load(cpu, ringW)
 		r := p.Load(cpu, ringR)
@@ -310,6 +309,11 @@ func (q *Ring) pushShared(rec []byte) bool {
 // while Drain runs may be delivered by this Drain or by the next. If f
 // panics, the record it was given counts as delivered. Drain returns the
 // number of records delivered.
+//
+// For a shared ring a record counts as delivered as soon as f is called
+// with it: if the consumer's process dies (killed, crashed) inside f, the
+// lock passes to the next consumer, in any process, which starts after
+// that record, so that no record is delivered twice.
 func (q *Ring) Drain(f func(cpu int, rec []byte)) int {
 	q.live()
 	q.lockConsumer()
@@ -349,12 +353,19 @@ func (q *Ring) drainCPU(cpu int, f func(cpu int, rec []byte)) int {
 	}
 	i := r
 	defer func() { atomic.StoreUint64(rp, i) }() // release the slots read, even if f panics
+	shared := q.shared != nil
 	for i != w {
 		// The slot index is masked: whatever the indexes hold, the read
 		// stays inside this block.
 		src := unsafe.Slice((*byte)(unsafe.Add(b, ringHdr+uintptr(i&q.mask)*q.slotSize)), q.recSize)
 		copy(q.scratch, src)
 		i++
+		if shared {
+			// Another process may consume next, after this one dies
+			// in f without running the deferred store: it must start
+			// after this record.
+			atomic.StoreUint64(rp, i)
+		}
 		f(cpu, q.scratch)
 	}
 	return int(w - r)
@@ -407,52 +418,33 @@ func (q *Ring) Close() error {
 	q.closeOnce.Do(func() {
 		q.closed.Store(true)
 		q.closeErr = q.mem.retire() // the cleanup unmaps the reservation
+		if q.shared != nil {
+			q.shared.close()
+		}
 	})
 	return q.closeErr
 }
 
 // lockConsumer serializes consumers: a mutex within the process and, for a
-// shared ring, a lock word in the shared header across processes (holding
-// the holder's process id; a holder found dead is replaced).
+// shared ring, an open-file-description lock on the file across processes
+// (see consumerLock).
 func (q *Ring) lockConsumer() {
 	q.cons.Lock()
 	if q.shared == nil {
 		return
 	}
-	me := uint64(os.Getpid())
-	for spins := 0; ; spins++ {
-		old := atomic.LoadUint64(q.shared)
-		if old == 0 || (spins%1024 == 1023 && !processAlive(int(old))) {
-			if atomic.CompareAndSwapUint64(q.shared, old, me) {
-				return
-			}
-			continue
-		}
-		if spins < 64 {
-			runtime.Gosched()
-		} else {
-			time.Sleep(50 * time.Microsecond)
-		}
+	if err := q.shared.lock(); err != nil {
+		q.cons.Unlock()
+		panic(fmt.Sprintf("rseq: Ring.Drain: taking the shared ring's consumer lock: %v", err))
 	}
 }
 
 func (q *Ring) unlockConsumer() {
 	if q.shared != nil {
-		atomic.StoreUint64(q.shared, 0)
+		if err := q.shared.unlock(); err != nil {
+			q.cons.Unlock()
+			panic(fmt.Sprintf("rseq: Ring.Drain: releasing the shared ring's consumer lock: %v", err))
+		}
 	}
 	q.cons.Unlock()
-}
-
-// processAlive reports whether a process with that id may still exist.
-func processAlive(pid int) bool {
-	if pid <= 0 || uint64(pid) > math.MaxInt32 {
-		return false
-	}
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return false
-	}
-	defer p.Release()
-	err = p.Signal(syscall.Signal(0)) // EPERM: alive, someone else's
-	return err == nil || !errors.Is(err, os.ErrProcessDone)
 }

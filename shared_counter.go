@@ -42,7 +42,17 @@ func (c *SharedCounter) live() {
 // the file (mode opts.Mode, 0600 by default) and the counter, at zero, if
 // the file does not exist or is empty. It fails if this process does not
 // run restartable sequences (ErrSharedUnsupported), if the file holds
-// something else, or if it was made for another CPU count.
+// something else or is too large, if it was made for another CPU count, if
+// creating it finds the file system full (an error wrapping ENOSPC: the
+// file's space is reserved when it is created, so a full tmpfs cannot fault
+// a later Add), or if this process may run on a CPU the file has no block
+// for.
+//
+// Hazard: another process that truncates the file makes every process
+// that maps it fault (SIGBUS) at its next access. Keep the file in a
+// directory only trusted processes can write, or use a memfd
+// (NewSharedMemfd, OpenSharedCounterFile), which is sealed against
+// resizing.
 func OpenSharedCounter(path string, opts *SharedOptions) (*SharedCounter, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, opts.mode())
 	if err != nil {
@@ -71,13 +81,22 @@ func OpenSharedCounterFile(f *os.File) (*SharedCounter, error) {
 
 // Add adds delta to the counter. It panics if the calling thread cannot
 // register for restartable sequences (the fallback would race with the
-// other processes).
+// other processes), or runs on a CPU the file has no block for.
 func (c *SharedCounter) Add(delta int64) {
 	c.live()
 	if err := c.p.strictAdd(c.off, delta); err != nil {
-		panic(err)
+		panic(c.why(err))
 	}
 	runtime.KeepAlive(c)
+}
+
+// why explains a failed update: the engine reports a CPU number past the
+// blocks as an unregistered thread, which would mislead.
+func (c *SharedCounter) why(err error) error {
+	if cpu := CPU(); cpu >= c.p.Len() {
+		return errCPUOutside(cpu, c.p.Len())
+	}
+	return err
 }
 
 // Inc adds 1 to the counter.

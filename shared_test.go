@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -199,4 +200,21 @@ func TestSharedUsedAfterClose(t *testing.T) {
 	q.Close()
 	mustPanic(t, "rseq: Ring used after Close", func() { q.Push(make([]byte, 16)) })
 	mustPanic(t, "rseq: Ring used after Close", func() { q.Drain(func(int, []byte) {}) })
+}
+
+// TestSharedFileTooLarge: a valid file grown past the largest mapping is
+// refused as too large (it was called "not a shared rseq file").
+func TestSharedFileTooLarge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "counter")
+	c := sharedOrSkip(t, func() (*SharedCounter, error) { return OpenSharedCounter(path, nil) })
+	c.Close()
+	const size = int64(maxSharedSize + 4096)
+	if err := os.Truncate(path, size); err != nil {
+		t.Skipf("cannot make a sparse file of %d bytes here: %v", size, err)
+	}
+	_, err := OpenSharedCounter(path, nil)
+	if err == nil || !strings.Contains(err.Error(), "too large") || strings.Contains(err.Error(), "not a shared rseq file") {
+		t.Fatalf("open of a %d-byte file: %v, want it refused as too large", size, err)
+	}
+	t.Log(err)
 }
