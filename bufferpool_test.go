@@ -2,7 +2,10 @@ package rseq
 
 import (
 	"encoding/binary"
+	"fmt"
+	"math"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -145,4 +148,55 @@ func BenchmarkBufferPoolSyncPool(b *testing.B) {
 			p.Put(buf)
 		}
 	})
+}
+
+func TestBufferPoolUsedAfterClose(t *testing.T) {
+	p, err := NewBufferPool(64, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := p.Get()
+	p.Put(buf)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	for name, fn := range map[string]func(){
+		"Get":   func() { p.Get() },
+		"Put":   func() { p.Put(buf) },
+		"InUse": func() { p.InUse() },
+		"Size":  func() { p.Size() },
+		"Cap":   func() { p.Cap() },
+	} {
+		t.Run(name, func(t *testing.T) { mustPanic(t, "rseq: BufferPool used after Close", fn) })
+	}
+}
+
+// TestBufferPoolArgErrors: each bad argument is named ("10 buffers of 0
+// bytes" said only what was asked).
+func TestBufferPoolArgErrors(t *testing.T) {
+	for _, c := range []struct {
+		size, count int
+		want        string
+	}{
+		{0, 10, "buffer size 0"},
+		{-5, 10, "buffer size -5"},
+		{64, 0, "0 buffers"},
+		{64, -1, "-1 buffers"},
+		{math.MaxInt, 2, "overflow"},
+		{64, math.MaxInt, fmt.Sprint(math.MaxInt, " buffers")}, // past 2^32-1 on 64-bit, an overflow on 32-bit
+	} {
+		if uint64(math.MaxInt) <= math.MaxUint32 && c.count == math.MaxInt {
+			c.want = "overflow"
+		}
+		p, err := NewBufferPool(c.size, c.count)
+		if err == nil {
+			p.Close()
+			t.Errorf("NewBufferPool(%d, %d) accepted", c.size, c.count)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("NewBufferPool(%d, %d): %v, want it to say %q", c.size, c.count, err, c.want)
+		}
+	}
 }

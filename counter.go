@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // Counter is an int64 counter for many writers: each Add touches only the
@@ -23,21 +24,38 @@ import (
 // temperature, a sampled queue length) is better kept in one atomic word:
 // every write of it would touch all CPUs' words anyway.
 //
-// Make one with NewCounter or NewCounterIn. Its memory returns to the slab
-// when Close is called, or when the Counter becomes unreachable. Counter
-// implements expvar.Var. All methods but Close are safe for concurrent use.
+// The zero Counter is zero and ready to use, like atomic.Int64 (var hits
+// rseq.Counter; hits.Inc()): its word is allocated in DefaultSlab(ByCPU)
+// by the first Add. NewCounter and NewCounterIn allocate it at once (in a
+// slab of the caller's choice). Its memory returns to the slab when Close
+// is called, or when the Counter becomes unreachable. A Counter must not be
+// copied after first use. Counter implements expvar.Var.
+//
+// All methods but Close are safe for concurrent use. Close must not run
+// concurrently with another method; any method called after Close panics.
 type Counter struct {
-	ref   Ref
-	p     *PerCPU
+	st    atomic.Pointer[counterState] // nil: zero, not allocated yet; &counterClosed: closed
+	drain sync.Mutex                   // orders Drain and Reset among themselves
+}
+
+// counterState is a Counter's word: a copy of its chunk's PerCPU (one load
+// fewer on the hot path than a pointer to it) and the offset.
+type counterState struct {
+	p     PerCPU
 	off   uintptr
-	drain sync.Mutex // orders Drain and Reset among themselves
+	ref   Ref
 	clean runtime.Cleanup
 }
+
+// counterClosed is the state of every closed Counter.
+var counterClosed counterState
 
 // NewCounter returns a zero Counter in DefaultSlab(ByCPU). It panics if
 // the slab cannot map memory.
 func NewCounter() *Counter {
-	return newCounter(allocDefault(1))
+	c := new(Counter)
+	c.st.Store(newCounterState(allocDefault(1)))
+	return c
 }
 
 // NewCounterIn returns a zero Counter whose word lives in s.
@@ -46,23 +64,51 @@ func NewCounterIn(s *Slab) (*Counter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCounter(r), nil
+	c := new(Counter)
+	c.st.Store(newCounterState(r))
+	return c, nil
 }
 
-func newCounter(r Ref) *Counter {
-	c := &Counter{ref: r, p: r.PerCPU(), off: r.Off()}
-	c.clean = runtime.AddCleanup(c, freeRef, r)
-	return c
+// newCounterState owns r: a cleanup frees it once the state (held only by
+// its Counter) is unreachable.
+func newCounterState(r Ref) *counterState {
+	s := &counterState{p: *r.PerCPU(), off: r.Off(), ref: r}
+	s.clean = runtime.AddCleanup(s, freeRef, r)
+	return s
 }
 
 // freeRef returns an object to its slab; the cleanup of the structures
 // that own one.
 func freeRef(r Ref) { r.chunk.slab.Free(r) }
 
+// state returns the counter's word, allocating it for a zero Counter. It
+// panics after Close. Not inlined: the hot path only calls it when the
+// counter is zero or closed.
+func (c *Counter) state() *counterState {
+	s := c.st.Load()
+	if s == &counterClosed {
+		panic("rseq: Counter used after Close")
+	}
+	if s != nil {
+		return s
+	}
+	s = newCounterState(allocDefault(1))
+	if c.st.CompareAndSwap(nil, s) {
+		return s
+	}
+	s.clean.Stop() // another goroutine allocated it first, or Close ran
+	freeRef(s.ref)
+	return c.state()
+}
+
 // Add adds delta to the counter.
 func (c *Counter) Add(delta int64) {
-	c.p.Add(Current, c.off, delta)
-	runtime.KeepAlive(c) // the word must not be freed under the operation
+	s := c.st.Load()
+	if s == nil || s == &counterClosed {
+		s = c.state()
+	}
+	s.p.Add(Current, s.off, delta)
+	runtime.KeepAlive(s) // the word must not be freed under the operation
 }
 
 // Inc adds 1 to the counter.
@@ -77,12 +123,19 @@ func (c *Counter) Dec() { c.Add(-1) }
 // counts some concurrent Adds and not others). With no concurrent Adds it
 // is exact.
 func (c *Counter) Load() int64 {
-	var s int64
-	for cpu := 0; cpu < c.p.Len(); cpu++ {
-		s += int64(c.p.Load(cpu, c.off))
+	s := c.st.Load()
+	if s == nil {
+		return 0 // a zero Counter: nothing added yet
 	}
-	runtime.KeepAlive(c)
-	return s
+	if s == &counterClosed {
+		c.state() // panics
+	}
+	var sum int64
+	for cpu := 0; cpu < s.p.Len(); cpu++ {
+		sum += int64(s.p.Load(cpu, s.off))
+	}
+	runtime.KeepAlive(s)
+	return sum
 }
 
 // Drain returns the counter's value and subtracts it, so that the counter
@@ -109,15 +162,17 @@ func (c *Counter) Reset() { c.Drain() }
 // expvar.Var.
 func (c *Counter) String() string { return strconv.FormatInt(c.Load(), 10) }
 
-// Close returns the counter's memory to its slab. The Counter must not be
-// used afterwards, and Close must not run concurrently with another method.
-// Close is optional: an unreachable Counter's memory is returned by the
-// garbage collector. Closing twice does nothing.
+// Close returns the counter's memory to its slab. Close is optional: an
+// unreachable Counter's memory is returned by the garbage collector. It
+// must not run concurrently with another method (an Add that runs during
+// Close may write into the freed word, which the slab may have handed to
+// another object); every method called after it panics. Closing twice, or
+// closing a zero Counter, does nothing but mark it closed.
 func (c *Counter) Close() {
-	if c.p == nil {
+	s := c.st.Swap(&counterClosed)
+	if s == nil || s == &counterClosed {
 		return
 	}
-	c.clean.Stop()
-	freeRef(c.ref)
-	c.ref, c.p = Ref{}, nil
+	s.clean.Stop()
+	freeRef(s.ref)
 }

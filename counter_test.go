@@ -175,3 +175,85 @@ func BenchmarkCounterLoad(b *testing.B) {
 		c.Load()
 	}
 }
+
+// TestCounterZeroValue: the zero Counter is usable like atomic.Int64,
+// including its first Adds racing to allocate its word, and its word is
+// freed when it becomes unreachable.
+func TestCounterZeroValue(t *testing.T) {
+	var c Counter
+	if c.Load() != 0 || c.String() != "0" || c.Drain() != 0 {
+		t.Fatalf("zero Counter reads %d", c.Load())
+	}
+	c.Inc()
+	c.Add(5)
+	if got := c.Load(); got != 6 {
+		t.Fatalf("Load %d, want 6", got)
+	}
+	c.Close()
+
+	// Many goroutines make the first Add of one zero Counter at once.
+	for round := range 20 {
+		var z Counter
+		G, M := workers(), 100
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range G {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for range M {
+					z.Inc()
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if got := z.Load(); got != int64(G*M) {
+			t.Fatalf("round %d: sum %d, want %d", round, got, G*M)
+		}
+		z.Close()
+	}
+
+	s, err := DefaultSlab(ByCPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	before := s.Stats().Objects
+	for range 100 {
+		c := new(Counter)
+		c.Inc()
+	}
+	for i := 0; i < 20 && s.Stats().Objects > before; i++ {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	if n := s.Stats().Objects; n > before {
+		t.Fatalf("%d words of unreachable zero Counters not freed", n-before)
+	}
+}
+
+// TestCounterUsedAfterClose: every method of a closed Counter panics with
+// a message (it used to write into the freed word, or dereference nil).
+func TestCounterUsedAfterClose(t *testing.T) {
+	for _, c := range []*Counter{NewCounter(), new(Counter)} {
+		c.Inc()
+		c.Close()
+		c.Close() // twice: nothing
+		for name, f := range map[string]func(){
+			"Add":    func() { c.Add(1) },
+			"Inc":    c.Inc,
+			"Dec":    c.Dec,
+			"Load":   func() { c.Load() },
+			"Drain":  func() { c.Drain() },
+			"Reset":  c.Reset,
+			"String": func() { _ = c.String() },
+		} {
+			t.Run(name, func(t *testing.T) { mustPanic(t, "rseq: Counter used after Close", f) })
+		}
+	}
+	var z Counter
+	z.Close() // a zero Counter, closed before use
+	mustPanic(t, "Counter used after Close", z.Inc)
+}

@@ -26,7 +26,7 @@ const maxFreeListBatch = 64
 //
 // The list does not check its handles: putting one twice makes Get return
 // it twice. BufferPool adds that check. All methods but Close are safe for
-// concurrent use.
+// concurrent use; every method called after Close panics.
 type FreeList struct {
 	ref      Ref
 	p        *PerCPU
@@ -47,12 +47,18 @@ func NewFreeList(capacity int) (*FreeList, error) {
 	if capacity == 0 {
 		capacity = DefaultFreeListCapacity
 	}
-	if capacity < 1 || capacity+1 > DefaultSlabStride/8 {
-		return nil, fmt.Errorf("rseq: NewFreeList: capacity %d (want 1 to %d)", capacity, DefaultSlabStride/8-1)
-	}
 	s, err := DefaultSlab(ByCPU)
 	if err != nil {
 		return nil, err
+	}
+	// A cache of capacity handles and its count fill capacity+1 words of
+	// one block of the slab.
+	maxCap := int(s.Stride()/8) - 1
+	switch {
+	case capacity < 0:
+		return nil, fmt.Errorf("rseq: NewFreeList: negative capacity %d (want 1 to %d handles per CPU, or 0 for %d)", capacity, maxCap, DefaultFreeListCapacity)
+	case capacity > maxCap:
+		return nil, fmt.Errorf("rseq: NewFreeList: capacity %d is too large: a CPU's cache holds at most %d handles (one slab block)", capacity, maxCap)
 	}
 	r, err := s.Alloc(capacity + 1)
 	if err != nil {
@@ -70,12 +76,23 @@ func NewFreeList(capacity int) (*FreeList, error) {
 	return f, nil
 }
 
+// pc returns the caches' PerCPU, or panics after Close.
+func (f *FreeList) pc() *PerCPU {
+	if f.p == nil {
+		panic("rseq: FreeList used after Close")
+	}
+	return f.p
+}
+
 // Capacity returns the number of handles each CPU's cache holds.
-func (f *FreeList) Capacity() int { return f.capacity }
+func (f *FreeList) Capacity() int {
+	f.pc()
+	return f.capacity
+}
 
 // Get takes a free handle. ok is false if none is free.
 func (f *FreeList) Get() (h uint32, ok bool) {
-	v, _, r := f.p.Pop(Current, f.countOff, f.arrOff, f.capacity)
+	v, _, r := f.pc().Pop(Current, f.countOff, f.arrOff, f.capacity)
 	if r == Committed {
 		h, ok = uint32(v), true
 	} else {
@@ -124,7 +141,7 @@ func (f *FreeList) refill(hs []uint32) {
 
 // Put gives back a handle.
 func (f *FreeList) Put(h uint32) {
-	if _, _, r := f.p.Push(Current, f.countOff, f.arrOff, f.capacity, uint64(h)); r != Committed {
+	if _, _, r := f.pc().Push(Current, f.countOff, f.arrOff, f.capacity, uint64(h)); r != Committed {
 		f.putSlow(h)
 	}
 	runtime.KeepAlive(f)
@@ -152,6 +169,7 @@ func (f *FreeList) putSlow(h uint32) {
 // PutShared gives back many handles at once, to the shared stack (for
 // filling a new list).
 func (f *FreeList) PutShared(hs ...uint32) {
+	f.pc()
 	f.mu.Lock()
 	f.shared = append(f.shared, hs...)
 	f.mu.Unlock()
@@ -161,7 +179,7 @@ func (f *FreeList) PutShared(hs ...uint32) {
 // CPU's cache. With concurrent Gets and Puts it is approximate.
 func (f *FreeList) Len() int {
 	n := 0
-	for cpu := 0; cpu < f.p.Len(); cpu++ {
+	for cpu := 0; cpu < f.pc().Len(); cpu++ {
 		n += int(f.p.Load(cpu, f.countOff))
 	}
 	f.mu.Lock()
@@ -172,8 +190,8 @@ func (f *FreeList) Len() int {
 }
 
 // Close returns the caches' memory to the slab; the handles in them are
-// forgotten. The list must not be used afterwards. Closing twice does
-// nothing.
+// forgotten. Close must not run concurrently with another method; every
+// method called afterwards panics. Closing twice does nothing.
 func (f *FreeList) Close() {
 	if f.p == nil {
 		return

@@ -1,7 +1,9 @@
 package rseq
 
 import (
+	"math"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -157,4 +159,54 @@ func BenchmarkFreeListMutex(b *testing.B) {
 			mu.Unlock()
 		}
 	})
+}
+
+func TestFreeListUsedAfterClose(t *testing.T) {
+	f, err := NewFreeList(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Put(1)
+	f.Close()
+	f.Close()
+	for name, fn := range map[string]func(){
+		"Get":       func() { f.Get() },
+		"Put":       func() { f.Put(2) },
+		"PutShared": func() { f.PutShared(3, 4) },
+		"Len":       func() { f.Len() },
+		"Capacity":  func() { f.Capacity() },
+	} {
+		t.Run(name, func(t *testing.T) { mustPanic(t, "rseq: FreeList used after Close", fn) })
+	}
+}
+
+// TestFreeListCapacityErrors: a capacity out of range says so (math.MaxInt
+// overflowed into "Slab.Alloc: -9223372036854775808 words").
+func TestFreeListCapacityErrors(t *testing.T) {
+	for _, c := range []struct {
+		capacity int
+		want     string
+	}{
+		{math.MaxInt, "too large"},
+		{math.MaxInt - 1, "too large"},
+		{1 << 20, "too large"},
+		{-1, "negative"},
+		{math.MinInt, "negative"},
+	} {
+		f, err := NewFreeList(c.capacity)
+		if err == nil {
+			f.Close()
+			t.Errorf("capacity %d accepted", c.capacity)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "NewFreeList") {
+			t.Errorf("capacity %d: %v, want an error of NewFreeList saying %q", c.capacity, err, c.want)
+		}
+	}
+	s, _ := DefaultSlab(ByCPU)
+	f, err := NewFreeList(int(s.Stride()/8) - 1) // the largest
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
 }

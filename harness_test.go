@@ -2,7 +2,6 @@ package rseq
 
 import (
 	"io"
-	"runtime"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -26,13 +25,14 @@ func opsPerGoroutine() int {
 	return 1000000
 }
 
-// hammer runs body(g) in 4*GOMAXPROCS goroutines while the process is
-// being disturbed the ways real programs are: asynchronous preemption (more
+// hammer runs body(g) for g in [0, workers()) while the process is being
+// disturbed the ways real programs are: asynchronous preemption (more
 // goroutines than Ps, tight loops), CPU profiling (SIGPROF on every thread)
-// and a storm of signals sent to the process. With the engine on, it keeps
-// the storm going until the kernel has aborted at least one section, and
-// fails if none was aborted: the abort path must have run.
-func hammer(t *testing.T, body func(g int)) {
+// and a storm of signals sent to the process. It returns the number of
+// goroutines it ran (always workers(): expected sums use either). With the
+// engine on, it keeps the storm going until the kernel has aborted at least
+// one section, and fails if none was aborted: the abort path must have run.
+func hammer(t *testing.T, body func(g int)) int {
 	t.Helper()
 	if err := pprof.StartCPUProfile(io.Discard); err == nil {
 		defer pprof.StopCPUProfile()
@@ -42,7 +42,7 @@ func hammer(t *testing.T, body func(g int)) {
 	stopStorm := signalStorm()
 	defer stopStorm()
 	before := aborts.Load()
-	n := 4 * runtime.GOMAXPROCS(0)
+	n := workers()
 	var wg sync.WaitGroup
 	for g := 0; g < n; g++ {
 		wg.Add(1)
@@ -68,6 +68,7 @@ func hammer(t *testing.T, body func(g int)) {
 		}
 		t.Logf("aborts observed: %d", aborts.Load()-before)
 	}
+	return n
 }
 
 // offHeap maps n bytes of zeroed memory outside the Go heap.

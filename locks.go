@@ -17,7 +17,7 @@ import (
 // that ran on the same CPU, typically one preempted while holding it.
 //
 // Make one with NewLocks. Its memory returns to the slab on Close or when
-// the Locks becomes unreachable.
+// the Locks becomes unreachable. Every method called after Close panics.
 type Locks struct {
 	ref   Ref
 	p     *PerCPU
@@ -47,13 +47,21 @@ func newLocks(r Ref) *Locks {
 	return l
 }
 
+// pc returns the locks' PerCPU, or panics after Close.
+func (l *Locks) pc() *PerCPU {
+	if l.p == nil {
+		panic("rseq: Locks used after Close")
+	}
+	return l.p
+}
+
 // Len returns the number of locks (and of indices Lock may return).
-func (l *Locks) Len() int { return l.p.Len() }
+func (l *Locks) Len() int { return l.pc().Len() }
 
 // TryLock tries once to take the lock of the CPU the caller runs on. It
 // returns that lock's index and true, or false if it is held.
 func (l *Locks) TryLock() (int, bool) {
-	_, at, r := l.p.CompareAndSwap(Current, l.off, 0, 1)
+	_, at, r := l.pc().CompareAndSwap(Current, l.off, 0, 1)
 	runtime.KeepAlive(l)
 	return at, r == Committed
 }
@@ -111,8 +119,8 @@ func (l *Locks) LockAt(i int) {
 // Unlock releases lock i (an index Lock returned). Any goroutine may call
 // it, on any CPU. It panics if lock i is not held.
 func (l *Locks) Unlock(i int) {
-	if i < 0 || i >= l.p.Len() {
-		panic(fmt.Sprintf("rseq: Locks.Unlock: index %d out of range [0, %d)", i, l.p.Len()))
+	if n := l.pc().Len(); i < 0 || i >= n {
+		panic(fmt.Sprintf("rseq: Locks.Unlock: index %d out of range [0, %d)", i, n))
 	}
 	// An atomic compare-and-swap from any CPU is safe beside the lockers'
 	// restartable sequences: they store to the word only when it is 0,
@@ -126,7 +134,8 @@ func (l *Locks) Unlock(i int) {
 }
 
 // Close returns the locks' memory to its slab. No lock may be held, and
-// the Locks must not be used afterwards. Closing twice does nothing.
+// Close must not run concurrently with another method; every method called
+// afterwards panics. Closing twice does nothing.
 func (l *Locks) Close() {
 	if l.p == nil {
 		return

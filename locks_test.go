@@ -155,3 +155,15 @@ func BenchmarkLocksSyncMutex(b *testing.B) {
 		}
 	})
 }
+
+func TestLocksUsedAfterClose(t *testing.T) {
+	l := NewLocks()
+	i := l.Lock()
+	l.Unlock(i)
+	l.Close()
+	l.Close()
+	mustPanic(t, "rseq: Locks used after Close", func() { l.Lock() })
+	mustPanic(t, "rseq: Locks used after Close", func() { l.TryLock() })
+	mustPanic(t, "rseq: Locks used after Close", func() { l.Unlock(0) })
+	mustPanic(t, "rseq: Locks used after Close", func() { l.Len() })
+}

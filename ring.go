@@ -1,15 +1,11 @@
 package rseq
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
-	"time"
 	"unsafe"
 )
 
@@ -48,8 +44,12 @@ const (
 // those that landed on the same CPU.
 //
 // A Ring's memory is mapped outside the Go heap and holds no Go pointers;
-// it is unmapped by Close or when the Ring becomes unreachable. All methods
-// but Close are safe for concurrent use.
+// it is returned by Close or when the Ring becomes unreachable. All methods
+// but Close are safe for concurrent use. Close must not run concurrently
+// with another method, and every method called after Close panics. (Close
+// keeps the ring's addresses reserved, inaccessible, until the Ring is
+// unreachable, so even a Push that races with Close, a bug, faults rather
+// than write into memory mapped there later.)
 //
 // # How a push works
 //
@@ -102,12 +102,20 @@ type Ring struct {
 	slots     uint64
 	mask      uint64
 	mem       slabMem
-	shared    *uint64 // the cross-process consumer lock word of a shared ring, else nil
+	shared    *consumerLock // a shared ring's cross-process consumer lock, else nil
 	cons      sync.Mutex
 	scratch   []byte
 	clean     runtime.Cleanup
+	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// live panics if the ring was closed.
+func (q *Ring) live() {
+	if q.closed.Load() {
+		panic("rseq: Ring used after Close")
+	}
 }
 
 // ringStride returns the bytes of one CPU's block: the header and the
@@ -182,13 +190,22 @@ func newRingAt(mem slabMem, base unsafe.Pointer, stride uintptr, n int, by Index
 }
 
 // RecordSize returns the size of a record in bytes.
-func (q *Ring) RecordSize() int { return int(q.recSize) }
+func (q *Ring) RecordSize() int {
+	q.live()
+	return int(q.recSize)
+}
 
 // Slots returns the capacity of each CPU's ring, in records.
-func (q *Ring) Slots() int { return int(q.slots) }
+func (q *Ring) Slots() int {
+	q.live()
+	return int(q.slots)
+}
 
 // CPUs returns the number of per-CPU rings.
-func (q *Ring) CPUs() int { return q.p.Len() }
+func (q *Ring) CPUs() int {
+	q.live()
+	return q.p.Len()
+}
 
 // index returns the ring the caller should push to: the one of the CPU (or
 // concurrency id) it runs on, or, where that cannot be read, the current
@@ -210,6 +227,7 @@ func (q *Ring) index() int {
 // panics), into the ring of the CPU the caller runs on. It returns false,
 // and counts a drop, if that ring is full.
 func (q *Ring) Push(rec []byte) bool {
+	q.live()
 	if uintptr(len(rec)) != q.recSize {
 		panic(fmt.Sprintf("rseq: Ring.Push: record of %d bytes, want %d", len(rec), q.recSize))
 	}
@@ -251,7 +269,10 @@ func (q *Ring) pushShared(rec []byte) bool {
 	for {
 		cpu := CPU()
 		if uint(cpu) >= uint(p.Len()) {
-			panic(errStrictUnregistered)
+			if cpu < 0 {
+				panic(errStrictUnregistered)
+			}
+			panic(errCPUOutside(cpu, p.Len()))
 		}
 		w := p.Load(cpu, ringW)
 		r := p.Load(cpu, ringR)
@@ -288,7 +309,13 @@ func (q *Ring) pushShared(rec []byte) bool {
 // while Drain runs may be delivered by this Drain or by the next. If f
 // panics, the record it was given counts as delivered. Drain returns the
 // number of records delivered.
+//
+// For a shared ring a record counts as delivered as soon as f is called
+// with it: if the consumer's process dies (killed, crashed) inside f, the
+// lock passes to the next consumer, in any process, which starts after
+// that record, so that no record is delivered twice.
 func (q *Ring) Drain(f func(cpu int, rec []byte)) int {
+	q.live()
 	q.lockConsumer()
 	defer q.unlockConsumer()
 	n := 0
@@ -301,6 +328,7 @@ func (q *Ring) Drain(f func(cpu int, rec []byte)) int {
 
 // DrainCPU is Drain for the ring of one index only.
 func (q *Ring) DrainCPU(cpu int, f func(cpu int, rec []byte)) int {
+	q.live()
 	q.p.checkIndex(cpu)
 	if cpu < 0 {
 		panic("rseq: Ring.DrainCPU needs an explicit index")
@@ -325,12 +353,19 @@ func (q *Ring) drainCPU(cpu int, f func(cpu int, rec []byte)) int {
 	}
 	i := r
 	defer func() { atomic.StoreUint64(rp, i) }() // release the slots read, even if f panics
+	shared := q.shared != nil
 	for i != w {
 		// The slot index is masked: whatever the indexes hold, the read
 		// stays inside this block.
 		src := unsafe.Slice((*byte)(unsafe.Add(b, ringHdr+uintptr(i&q.mask)*q.slotSize)), q.recSize)
 		copy(q.scratch, src)
 		i++
+		if shared {
+			// Another process may consume next, after this one dies
+			// in f without running the deferred store: it must start
+			// after this record.
+			atomic.StoreUint64(rp, i)
+		}
 		f(cpu, q.scratch)
 	}
 	return int(w - r)
@@ -349,6 +384,7 @@ func (q *Ring) corrupt(cpu int, w, r uint64) {
 // summed over the CPUs (counted where the refused producer ran). Like
 // Counter.Load it is not a snapshot while Pushes run.
 func (q *Ring) Dropped() uint64 {
+	q.live()
 	var s uint64
 	for cpu := 0; cpu < q.p.Len(); cpu++ {
 		s += q.p.Load(cpu, ringDrops)
@@ -360,6 +396,7 @@ func (q *Ring) Dropped() uint64 {
 // Len returns the number of records waiting in all the rings (not a
 // snapshot while Pushes or Drains run).
 func (q *Ring) Len() int {
+	q.live()
 	var s uint64
 	for cpu := 0; cpu < q.p.Len(); cpu++ {
 		w := q.p.Load(cpu, ringW)
@@ -372,59 +409,42 @@ func (q *Ring) Len() int {
 	return int(s)
 }
 
-// Close unmaps the ring's memory (for a shared ring, this process's
-// mapping of the file). No other method may run concurrently or afterwards.
-// Closing twice does nothing.
+// Close returns the ring's memory (for a shared ring, stops mapping the
+// file in this process; the file and other processes' mappings stay). It
+// must not run concurrently with another method; every method called
+// afterwards panics. The addresses stay reserved until the Ring is
+// unreachable (see Ring). Closing twice does nothing.
 func (q *Ring) Close() error {
 	q.closeOnce.Do(func() {
-		q.clean.Stop()
-		q.closeErr = q.mem.unmap()
+		q.closed.Store(true)
+		q.closeErr = q.mem.retire() // the cleanup unmaps the reservation
+		if q.shared != nil {
+			q.shared.close()
+		}
 	})
 	return q.closeErr
 }
 
 // lockConsumer serializes consumers: a mutex within the process and, for a
-// shared ring, a lock word in the shared header across processes (holding
-// the holder's process id; a holder found dead is replaced).
+// shared ring, an open-file-description lock on the file across processes
+// (see consumerLock).
 func (q *Ring) lockConsumer() {
 	q.cons.Lock()
 	if q.shared == nil {
 		return
 	}
-	me := uint64(os.Getpid())
-	for spins := 0; ; spins++ {
-		old := atomic.LoadUint64(q.shared)
-		if old == 0 || (spins%1024 == 1023 && !processAlive(int(old))) {
-			if atomic.CompareAndSwapUint64(q.shared, old, me) {
-				return
-			}
-			continue
-		}
-		if spins < 64 {
-			runtime.Gosched()
-		} else {
-			time.Sleep(50 * time.Microsecond)
-		}
+	if err := q.shared.lock(); err != nil {
+		q.cons.Unlock()
+		panic(fmt.Sprintf("rseq: Ring.Drain: taking the shared ring's consumer lock: %v", err))
 	}
 }
 
 func (q *Ring) unlockConsumer() {
 	if q.shared != nil {
-		atomic.StoreUint64(q.shared, 0)
+		if err := q.shared.unlock(); err != nil {
+			q.cons.Unlock()
+			panic(fmt.Sprintf("rseq: Ring.Drain: releasing the shared ring's consumer lock: %v", err))
+		}
 	}
 	q.cons.Unlock()
-}
-
-// processAlive reports whether a process with that id may still exist.
-func processAlive(pid int) bool {
-	if pid <= 0 || uint64(pid) > math.MaxInt32 {
-		return false
-	}
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return false
-	}
-	defer p.Release()
-	err = p.Signal(syscall.Signal(0)) // EPERM: alive, someone else's
-	return err == nil || !errors.Is(err, os.ErrProcessDone)
 }

@@ -1,8 +1,12 @@
 package rseq
 
 import (
+	"fmt"
+	"os"
 	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -80,5 +84,54 @@ func TestRingPinned(t *testing.T) {
 				t.Fatalf("CPU %d round %d: records %v", cpu, round, seqs)
 			}
 		}
+	}
+}
+
+// mapping returns the permissions ("rw-p", "---p") of the mapping that
+// holds addr in /proc/self/maps, or "" if none does.
+func mapping(t *testing.T, addr uintptr) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skipf("no /proc/self/maps: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var lo, hi uintptr
+		var perm string
+		if n, _ := fmt.Sscanf(line, "%x-%x %s", &lo, &hi, &perm); n == 3 && lo <= addr && addr < hi {
+			return perm
+		}
+	}
+	return ""
+}
+
+// TestRingCloseReservesAddresses: Close gives the ring's memory back but
+// keeps its addresses reserved, inaccessible, while the Ring is reachable
+// (a Push racing with Close then faults instead of writing into a new
+// mapping there); once the Ring is unreachable they are unmapped.
+func TestRingCloseReservesAddresses(t *testing.T) {
+	if raceEnabled {
+		t.Skip("race builds keep rings in the Go heap")
+	}
+	q, err := NewRing(64, 1024, ByCPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := uintptr(q.mem.base)
+	if p := mapping(t, addr); !strings.HasPrefix(p, "rw") {
+		t.Fatalf("open ring mapped %q", p)
+	}
+	q.Close()
+	if p := mapping(t, addr); p != "---p" {
+		t.Fatalf("closed ring's addresses mapped %q, want reserved (---p)", p)
+	}
+	runtime.KeepAlive(q)
+	q = nil
+	for i := 0; i < 50 && mapping(t, addr) == "---p"; i++ {
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	if p := mapping(t, addr); p == "---p" {
+		t.Fatalf("unreachable closed ring's addresses still reserved")
 	}
 }

@@ -247,3 +247,52 @@ func TestRingBadInput(t *testing.T) {
 	mustPanic(t, "out of range", func() { q.DrainCPU(q.CPUs(), func(int, []byte) {}) })
 	mustPanic(t, "explicit index", func() { q.DrainCPU(Current, func(int, []byte) {}) })
 }
+
+// TestRingUsedAfterClose: every method of a closed Ring panics with a
+// message. Push used to fault (SIGSEGV), or write into a ring mapped later
+// at the same address.
+func TestRingUsedAfterClose(t *testing.T) {
+	q, err := NewRing(32, 8, ByCPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := make([]byte, 32)
+	q.Push(rec)
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	// Rings of the same size, made after the Close: the closed one's
+	// addresses must not be theirs (and nothing may land in them).
+	var fresh []*Ring
+	for range 8 {
+		r, err := NewRing(32, 8, ByCPU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		fresh = append(fresh, r)
+	}
+	for name, f := range map[string]func(){
+		"Push":       func() { q.Push(rec) },
+		"Drain":      func() { q.Drain(func(int, []byte) {}) },
+		"DrainCPU":   func() { q.DrainCPU(0, func(int, []byte) {}) },
+		"Len":        func() { q.Len() },
+		"Dropped":    func() { q.Dropped() },
+		"RecordSize": func() { q.RecordSize() },
+		"Slots":      func() { q.Slots() },
+		"CPUs":       func() { q.CPUs() },
+	} {
+		t.Run(name, func(t *testing.T) { mustPanic(t, "rseq: Ring used after Close", f) })
+	}
+	for i, r := range fresh {
+		if r.mem.base == q.mem.base {
+			t.Errorf("ring %d made after Close was mapped at the closed ring's address", i)
+		}
+		if n := r.Len(); n != 0 {
+			t.Errorf("ring %d made after Close holds %d records", i, n)
+		}
+	}
+}

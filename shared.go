@@ -33,9 +33,15 @@ import (
 // against the size of the mapping, so a corrupted or hostile file can make
 // opening fail, but never make this process access memory outside the
 // mapping. It cannot stop a process that can write the file from writing
-// garbage into the records or counters (that is what sharing means), nor
-// one that truncates the file from making later accesses fault (SIGBUS);
-// a memfd is sealed against shrinking and growing once initialized.
+// garbage into the records or counters (that is what sharing means).
+//
+// Creating a file reserves its blocks (fallocate), so a full file system
+// (a small /dev/shm) makes opening fail with an error that wraps ENOSPC,
+// rather than the first update fault. What opening cannot prevent: another
+// process that truncates a path-backed file makes every process that maps
+// it fault (SIGBUS) at its next access. A memfd is sealed against
+// shrinking and growing once initialized; for a path, use a directory that
+// only trusted processes can write, or pass a memfd.
 
 // ErrSharedUnsupported is returned when this process cannot share per-CPU
 // memory with other processes: it does not run restartable sequences.
@@ -68,23 +74,30 @@ const (
 	shObjOff  = 40 // u64: counter: its word in each block; ring: the first slot (ringHdr)
 	shRecSize = 48 // u32: ring: record size; counter: 0
 	shSlots   = 52 // u32: ring: slots per CPU; counter: 0
-	shLockOff = 56 // u64: ring: the consumer lock word in the header; counter: 0
+	shLockOff = 56 // u64: ring: the 8 bytes of the header its consumers lock (F_OFD_SETLKW); counter: 0
 	shFields  = 64 // bytes of fields; the rest of the header is zero
 
 	// sharedHeaderSize is the header's size in a file this package
 	// creates: a page, so that blocks start page-aligned.
 	sharedHeaderSize = 4096
-	// sharedLockOff is where a created ring keeps its consumer lock: a
-	// cache line of its own.
+	// sharedLockOff is the range a created ring's consumers lock.
 	sharedLockOff = 64
 
-	sharedMagic   = 0x4853_7165_7372_6f67 // "gorseqSH"
-	sharedVersion = 1
+	sharedMagic = 0x4853_7165_7372_6f67 // "gorseqSH"
+	// sharedVersion is the version of a counter file; sharedRingVersion
+	// that of a ring file. Version 1 rings serialized their consumers
+	// with a process id in the lock word, which fails across pid
+	// namespaces and when pids are reused; version 2 rings lock the same
+	// bytes with open-file-description locks (F_OFD_SETLKW). The two
+	// cannot share a ring, hence the new version.
+	sharedVersion     = 1
+	sharedRingVersion = 2
 
 	sharedCounterKind = 1
 	sharedRingKind    = 2
 
-	// maxSharedSize bounds the mapping a file may ask for.
+	// maxSharedSize bounds the mapping a file may ask for: larger files
+	// are refused as too large.
 	maxSharedSize = 1 << 40
 	// maxSharedCPUs bounds the CPU count a file may claim (NewPerCPU's).
 	maxSharedCPUs = 1 << 20
@@ -131,7 +144,12 @@ func parseSharedHeader(b []byte) (sharedLayout, error) {
 	if m := le.Uint64(b[shMagic:]); m != sharedMagic {
 		return bad("bad magic %#x (not a shared rseq file, or not initialized)", m)
 	}
-	if v := le.Uint32(b[shVersion:]); v != sharedVersion {
+	switch v, kind := le.Uint32(b[shVersion:]), le.Uint32(b[shKind:]); {
+	case kind == sharedRingKind && v == 1:
+		return bad("a version 1 ring, whose consumers lock by process id (unsafe across pid namespaces); this package reads version %d rings: recreate the file", sharedRingVersion)
+	case kind == sharedRingKind && v != sharedRingVersion:
+		return bad("ring version %d, this package reads version %d", v, sharedRingVersion)
+	case kind != sharedRingKind && v != sharedVersion:
 		return bad("version %d, this package reads version %d", v, sharedVersion)
 	}
 	if f := le.Uint32(b[shFlags:]); f != 0 {
@@ -196,7 +214,11 @@ func parseSharedHeader(b []byte) (sharedLayout, error) {
 // stores last.
 func putSharedHeader(b []byte, l sharedLayout) {
 	le := binary.LittleEndian
-	le.PutUint32(b[shVersion:], sharedVersion)
+	v := uint32(sharedVersion)
+	if l.kind == sharedRingKind {
+		v = sharedRingVersion
+	}
+	le.PutUint32(b[shVersion:], v)
 	le.PutUint32(b[shKind:], l.kind)
 	le.PutUint32(b[shCPUs:], uint32(l.cpus))
 	le.PutUint32(b[shFlags:], 0)

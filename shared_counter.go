@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -15,21 +16,43 @@ import (
 // memory: every process must run the engine, and the file records the CPU
 // count every process must have.
 //
-// All methods but Close are safe for concurrent use.
+// All methods but Close are safe for concurrent use. Close must not run
+// concurrently with another method, and every method called after Close
+// panics. (Close keeps the mapping's addresses reserved, inaccessible,
+// until the SharedCounter is unreachable, so even an Add that races with
+// Close, a bug, faults rather than write into memory mapped there later.)
 type SharedCounter struct {
 	p         *PerCPU
 	off       uintptr
 	mem       slabMem
 	clean     runtime.Cleanup
+	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// live panics if the counter was closed.
+func (c *SharedCounter) live() {
+	if c.closed.Load() {
+		panic("rseq: SharedCounter used after Close")
+	}
 }
 
 // OpenSharedCounter maps the shared counter in the file at path, creating
 // the file (mode opts.Mode, 0600 by default) and the counter, at zero, if
 // the file does not exist or is empty. It fails if this process does not
 // run restartable sequences (ErrSharedUnsupported), if the file holds
-// something else, or if it was made for another CPU count.
+// something else or is too large, if it was made for another CPU count, if
+// creating it finds the file system full (an error wrapping ENOSPC: the
+// file's space is reserved when it is created, so a full tmpfs cannot fault
+// a later Add), or if this process may run on a CPU the file has no block
+// for.
+//
+// Hazard: another process that truncates the file makes every process
+// that maps it fault (SIGBUS) at its next access. Keep the file in a
+// directory only trusted processes can write, or use a memfd
+// (NewSharedMemfd, OpenSharedCounterFile), which is sealed against
+// resizing.
 func OpenSharedCounter(path string, opts *SharedOptions) (*SharedCounter, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, opts.mode())
 	if err != nil {
@@ -58,12 +81,22 @@ func OpenSharedCounterFile(f *os.File) (*SharedCounter, error) {
 
 // Add adds delta to the counter. It panics if the calling thread cannot
 // register for restartable sequences (the fallback would race with the
-// other processes).
+// other processes), or runs on a CPU the file has no block for.
 func (c *SharedCounter) Add(delta int64) {
+	c.live()
 	if err := c.p.strictAdd(c.off, delta); err != nil {
-		panic(err)
+		panic(c.why(err))
 	}
 	runtime.KeepAlive(c)
+}
+
+// why explains a failed update: the engine reports a CPU number past the
+// blocks as an unregistered thread, which would mislead.
+func (c *SharedCounter) why(err error) error {
+	if cpu := CPU(); cpu >= c.p.Len() {
+		return errCPUOutside(cpu, c.p.Len())
+	}
+	return err
 }
 
 // Inc adds 1 to the counter.
@@ -75,6 +108,7 @@ func (c *SharedCounter) Dec() { c.Add(-1) }
 // Load returns the sum of every CPU's word; like Counter.Load it is not a
 // snapshot while Adds run, in any process.
 func (c *SharedCounter) Load() int64 {
+	c.live()
 	var s int64
 	for cpu := 0; cpu < c.p.Len(); cpu++ {
 		s += int64(c.p.Load(cpu, c.off))
@@ -86,12 +120,14 @@ func (c *SharedCounter) Load() int64 {
 // String returns Load in decimal: SharedCounter is an expvar.Var.
 func (c *SharedCounter) String() string { return strconv.FormatInt(c.Load(), 10) }
 
-// Close unmaps this process's mapping; the file and the other processes'
-// mappings stay. No other method may run concurrently or afterwards.
+// Close stops mapping the file in this process; the file and the other
+// processes' mappings stay. It must not run concurrently with another
+// method; every method called afterwards panics. Closing twice does
+// nothing.
 func (c *SharedCounter) Close() error {
 	c.closeOnce.Do(func() {
-		c.clean.Stop()
-		c.closeErr = c.mem.unmap()
+		c.closed.Store(true)
+		c.closeErr = c.mem.retire() // the cleanup unmaps the reservation
 	})
 	return c.closeErr
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -40,7 +41,7 @@ func TestSharedCounterTwoMappings(t *testing.T) {
 		t.Fatalf("file mode %v (%v), want 0600", st.Mode(), err)
 	}
 	ops := opsPerGoroutine() / 4
-	hammer(t, func(g int) {
+	n := hammer(t, func(g int) {
 		c := a
 		if g%2 == 1 {
 			c = b
@@ -49,7 +50,7 @@ func TestSharedCounterTwoMappings(t *testing.T) {
 			c.Inc()
 		}
 	})
-	want := int64(workers() * ops)
+	want := int64(n * ops)
 	if got := a.Load(); got != want {
 		t.Fatalf("sum %d, want %d", got, want)
 	}
@@ -163,4 +164,57 @@ func umask() os.FileMode {
 		return 0
 	}
 	return 0o777 &^ st.Mode().Perm()
+}
+
+// TestSharedUsedAfterClose: a closed SharedCounter or shared Ring panics
+// on every method, and the file stays intact for its other users.
+func TestSharedUsedAfterClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "counter")
+	c := sharedOrSkip(t, func() (*SharedCounter, error) { return OpenSharedCounter(path, nil) })
+	other, err := OpenSharedCounter(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	c.Add(3)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	for name, f := range map[string]func(){
+		"Add":    func() { c.Add(1) },
+		"Inc":    c.Inc,
+		"Dec":    c.Dec,
+		"Load":   func() { c.Load() },
+		"String": func() { _ = c.String() },
+	} {
+		t.Run(name, func(t *testing.T) { mustPanic(t, "rseq: SharedCounter used after Close", f) })
+	}
+	if got := other.Load(); got != 3 {
+		t.Fatalf("the other mapping reads %d, want 3", got)
+	}
+	q, err := OpenSharedRing(filepath.Join(t.TempDir(), "ring"), 16, 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	mustPanic(t, "rseq: Ring used after Close", func() { q.Push(make([]byte, 16)) })
+	mustPanic(t, "rseq: Ring used after Close", func() { q.Drain(func(int, []byte) {}) })
+}
+
+// TestSharedFileTooLarge: a valid file grown past the largest mapping is
+// refused as too large (it was called "not a shared rseq file").
+func TestSharedFileTooLarge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "counter")
+	c := sharedOrSkip(t, func() (*SharedCounter, error) { return OpenSharedCounter(path, nil) })
+	c.Close()
+	const size = int64(maxSharedSize + 4096)
+	if err := os.Truncate(path, size); err != nil {
+		t.Skipf("cannot make a sparse file of %d bytes here: %v", size, err)
+	}
+	_, err := OpenSharedCounter(path, nil)
+	if err == nil || !strings.Contains(err.Error(), "too large") || strings.Contains(err.Error(), "not a shared rseq file") {
+		t.Fatalf("open of a %d-byte file: %v, want it refused as too large", size, err)
+	}
+	t.Log(err)
 }

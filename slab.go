@@ -33,7 +33,10 @@ var ErrSlabClosed = errors.New("rseq: slab is closed")
 //
 // A Slab grows by chaining chunks of the same stride; each chunk has its
 // own PerCPU, which a Ref names. Objects never span chunks, so an object is
-// at most Stride/8 words.
+// at most Stride/8 words. Alloc costs the same however many chunks the
+// slab has (it looks only at chunks that can hold the object, see
+// slabClass), and a chunk whose objects have all been freed is unmapped,
+// except one kept for the next Alloc.
 //
 // On a machine with several NUMA nodes, each CPU's block of a slab indexed
 // ByCPU with a page-multiple stride is allocated on that CPU's node (see
@@ -48,8 +51,14 @@ type Slab struct {
 	place  bool // bind each block to its CPU's node (slabLayout)
 
 	mu     sync.Mutex
-	chunks []*slabChunk
-	closed bool
+	chunks []*slabChunk // every mapped chunk; chunks[c.at] == c
+	// avail lists the chunks with free words by class of their bound
+	// (slabClass); availBits has bit k set when avail[k] is not empty.
+	avail     [slabClasses][]*slabChunk
+	availBits [slabClasses / 64]uint64
+	spare     *slabChunk // a mapped chunk without objects, if any (at most one)
+	closed    bool
+	probes    int // chunks Alloc looked into (a test checks it stays O(1) per Alloc)
 }
 
 // slabChunk is one mapping of n blocks and the allocation state of its
@@ -66,6 +75,11 @@ type slabChunk struct {
 	placed int      // blocks bound to their CPU's node
 	// placeErr is the first error of mbind on this chunk, if any.
 	placeErr error
+
+	at    int // index in slab.chunks; -1 once unmapped
+	bound int // no object of more than bound words fits (0: full)
+	class int // the avail list it is on (slabClass(bound)), -1 if none
+	slot  int // its index in that list
 }
 
 // slabChunkSeq spreads the chunks' bases over a page, so that the first
@@ -162,29 +176,125 @@ func (s *Slab) Alloc(words int) (Ref, error) {
 	if words < 1 || uintptr(words) > s.stride/8 {
 		return Ref{}, fmt.Errorf("rseq: Slab.Alloc: %d words (want 1 to %d)", words, s.stride/8)
 	}
-	align := 8
-	if words < 8 {
-		align = 1 << bits.Len(uint(words-1))
-	}
+	align := slabAlign(words)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return Ref{}, ErrSlabClosed
 	}
-	for _, c := range s.chunks {
-		if c.free < words {
-			continue
+	// Look only at chunks whose bound says the object may fit: the
+	// fullest first. A chunk where it does not fit after all gets its
+	// exact bound, below words, and leaves the lists searched here; so
+	// every failed look is paid for by an earlier Alloc or Free that
+	// loosened that chunk's bound.
+	for {
+		k := s.firstAvail(slabClassAtLeast(words))
+		if k < 0 {
+			break
 		}
+		l := s.avail[k]
+		c := l[len(l)-1]
+		s.probes++
 		if w := c.find(words, align); w >= 0 {
-			return c.take(w, words), nil
+			return s.take(c, w, words), nil
 		}
+		c.bound = c.maxFit()
+		s.relist(c)
 	}
 	c, err := s.newChunk()
 	if err != nil {
 		return Ref{}, err
 	}
+	c.at = len(s.chunks)
 	s.chunks = append(s.chunks, c)
-	return c.take(0, words), nil
+	return s.take(c, 0, words), nil
+}
+
+// slabAlign is the alignment, in words, of an object of k words: k rounded
+// up to a power of two, at most 8 (a cache line). It never decreases as k
+// grows, and is a power of two: so an object of k words fits wherever one
+// of more words does (slabChunk.maxFit relies on it).
+func slabAlign(k int) int {
+	if k >= 8 {
+		return 8
+	}
+	return 1 << bits.Len(uint(k-1))
+}
+
+// Chunks are listed by class of their bound: one class per bound below 16
+// words, then 8 classes per power of two (the bound's top 4 bits). A
+// request of k words searches the classes whose every bound is at least k,
+// found with one scan of availBits. For k of 16 words or more that skips
+// the chunks of k's own class if k is above the class's smallest bound
+// (they may or may not hold k): the object goes to a chunk of a higher
+// class or a new chunk, and the skipped room (less than an eighth of the
+// bound) serves smaller objects. Below 16 words nothing is skipped.
+const slabClasses = 128
+
+// slabClass is the class of bound v >= 1 (up to MaxSlabStride/8 = 1<<17).
+func slabClass(v int) int {
+	if v < 16 {
+		return v
+	}
+	e := bits.Len(uint(v)) - 1 // 4..17
+	return 16 + (e-4)*8 + (v>>(e-3))&7
+}
+
+// slabClassAtLeast is the lowest class whose every bound is at least k.
+func slabClassAtLeast(k int) int {
+	c := slabClass(k)
+	if k >= 16 && k&(1<<(bits.Len(uint(k))-4)-1) != 0 {
+		c++ // k is above its class's smallest bound
+	}
+	return c
+}
+
+// firstAvail returns the lowest non-empty class from k on, or -1.
+func (s *Slab) firstAvail(k int) int {
+	for i := k / 64; i < len(s.availBits); i++ {
+		b := s.availBits[i]
+		if i == k/64 {
+			b &= ^uint64(0) << (k % 64)
+		}
+		if b != 0 {
+			return i*64 + bits.TrailingZeros64(b)
+		}
+	}
+	return -1
+}
+
+// relist moves c to the list of its bound's class (none if full).
+func (s *Slab) relist(c *slabChunk) {
+	k := -1
+	if c.bound > 0 {
+		k = slabClass(c.bound)
+	}
+	if k == c.class {
+		return
+	}
+	s.unlist(c)
+	if k >= 0 {
+		c.class, c.slot = k, len(s.avail[k])
+		s.avail[k] = append(s.avail[k], c)
+		s.availBits[k/64] |= 1 << (k % 64)
+	}
+}
+
+// unlist takes c off its list.
+func (s *Slab) unlist(c *slabChunk) {
+	k := c.class
+	if k < 0 {
+		return
+	}
+	l := s.avail[k]
+	last := l[len(l)-1]
+	l[c.slot], last.slot = last, c.slot
+	l[len(l)-1] = nil
+	s.avail[k] = l[:len(l)-1]
+	if len(l) == 1 {
+		s.availBits[k/64] &^= 1 << (k % 64)
+	}
+	c.class, c.slot = -1, 0
 }
 
 // newChunk maps a chunk. Placed slabs map exactly the blocks, page-aligned,
@@ -223,35 +333,105 @@ func (s *Slab) newChunk() (*slabChunk, error) {
 		used:     make([]uint64, (W+63)/64),
 		size:     make([]uint32, W),
 		free:     W,
+		at:       -1,
+		bound:    W,
+		class:    -1,
 	}, nil
 }
 
 func (c *slabChunk) isUsed(w int) bool { return c.used[w/64]&(1<<(w%64)) != 0 }
 
-// find returns the first word of a run of k free words aligned to align,
-// or -1.
+// nextRun returns the first run of free words [start, end) at or after
+// word w; start is len(c.size) if there is none. It skips 64 words at a
+// time through full and empty stretches.
+func (c *slabChunk) nextRun(w int) (start, end int) {
+	W := len(c.size)
+	start = W
+	for i := w / 64; i < len(c.used); i++ {
+		b := ^c.used[i]
+		if i == w/64 {
+			b &= ^uint64(0) << (w % 64)
+		}
+		if b != 0 {
+			start = i*64 + bits.TrailingZeros64(b)
+			break
+		}
+	}
+	if start >= W {
+		return W, W
+	}
+	end = W
+	for i := start / 64; i < len(c.used); i++ {
+		b := c.used[i]
+		if i == start/64 {
+			b &= ^uint64(0) << (start % 64)
+		}
+		if b != 0 {
+			end = i*64 + bits.TrailingZeros64(b)
+			break
+		}
+	}
+	return start, min(end, W)
+}
+
+// find returns the first word of the first run of k free words aligned to
+// align, or -1.
 func (c *slabChunk) find(k, align int) int {
 	W := len(c.size)
-outer:
-	for w := 0; w+k <= W; w += align {
-		for j := w; j < w+k; j++ {
-			if c.isUsed(j) {
-				continue outer
-			}
+	for w := 0; w < W; {
+		start, end := c.nextRun(w)
+		if a := (start + align - 1) &^ (align - 1); a+k <= end {
+			return a
 		}
-		return w
+		w = end
 	}
 	return -1
 }
 
-// take marks k words at w allocated and zeroes them in every block.
-func (c *slabChunk) take(w, k int) Ref {
+// maxFit returns the largest k for which find(k, slabAlign(k)) succeeds
+// (0 if none): per run of free words, the longest 8-aligned stretch if it
+// holds 5 words or more (objects of 5 words and up are 8-aligned), else
+// the best of 4-aligned 3 or 4 words, 2-aligned 2 and any 1.
+func (c *slabChunk) maxFit() int {
+	best := 0
+	W := len(c.size)
+	for w := 0; w < W; {
+		start, end := c.nextRun(w)
+		w = end
+		if start >= end {
+			break
+		}
+		room := func(align int) int { return end - (start+align-1)&^(align-1) }
+		m := 0
+		switch {
+		case room(8) >= 5:
+			m = room(8)
+		case room(4) >= 3:
+			m = min(room(4), 4)
+		case room(2) >= 2:
+			m = 2
+		default:
+			m = 1
+		}
+		best = max(best, m)
+	}
+	return best
+}
+
+// take marks k words at w of c allocated, zeroes them in every block and
+// updates c's place in the lists.
+func (s *Slab) take(c *slabChunk, w, k int) Ref {
 	for j := w; j < w+k; j++ {
 		c.used[j/64] |= 1 << (j % 64)
 	}
 	c.size[w] = uint32(k)
 	c.free -= k
 	c.objs++
+	c.bound = min(c.bound, c.free)
+	s.relist(c)
+	if s.spare == c {
+		s.spare = nil
+	}
 	r := Ref{chunk: c, off: uintptr(w) * 8, words: k}
 	for cpu := 0; cpu < c.slab.n; cpu++ {
 		for j := 0; j < k; j++ {
@@ -282,6 +462,29 @@ func (s *Slab) Free(r Ref) {
 	}
 	c.free += r.words
 	c.objs--
+	if c.objs == 0 && s.spare != nil && s.spare != c {
+		s.unmapChunk(c) // one empty chunk is kept: the spare
+		return
+	}
+	if c.objs == 0 {
+		s.spare = c
+	}
+	// The freed words may join others into a larger run: the exact
+	// bound is unknown, free is one (the next failed find computes it).
+	c.bound = c.free
+	s.relist(c)
+}
+
+// unmapChunk returns an empty chunk's memory to the OS and forgets it.
+func (s *Slab) unmapChunk(c *slabChunk) {
+	s.unlist(c)
+	last := s.chunks[len(s.chunks)-1]
+	s.chunks[c.at], last.at = last, c.at
+	s.chunks[len(s.chunks)-1] = nil
+	s.chunks = s.chunks[:len(s.chunks)-1]
+	c.at = -1
+	c.mem.unmap()
+	c.mem = slabMem{}
 }
 
 // SlabStats describes a slab's use.
@@ -334,8 +537,9 @@ func (s *Slab) Close() error {
 		if e := c.mem.unmap(); e != nil && err == nil {
 			err = e
 		}
+		c.mem, c.at, c.class = slabMem{}, -1, -1
 	}
-	s.chunks = nil
+	s.chunks, s.avail, s.availBits, s.spare = nil, [slabClasses][]*slabChunk{}, [slabClasses / 64]uint64{}, nil
 	return err
 }
 

@@ -17,3 +17,6 @@ const slabMapped = false
 func mapSlab(size uintptr) (slabMem, error) { return heapSlab(size) }
 
 func (m slabMem) unmap() error { return nil }
+
+// retire does nothing here: the memory is the Go heap's.
+func (m slabMem) retire() error { return nil }

@@ -37,3 +37,18 @@ func (m slabMem) unmap() error {
 	}
 	return unix.Munmap(m.b)
 }
+
+// retire gives a mapping's memory back (for a file, stops mapping it) but
+// keeps its addresses reserved, inaccessible, until unmap: a late access
+// through a stale pointer then faults, instead of landing in whatever the
+// next mapping at those addresses holds. Structures whose Close may be
+// followed by a racing access (a documented misuse) retire at Close and
+// unmap from the cleanup that runs once they are unreachable.
+func (m slabMem) retire() error {
+	if m.heap || len(m.b) == 0 {
+		return nil
+	}
+	_, err := unix.MmapPtr(-1, 0, unsafe.Pointer(&m.b[0]), uintptr(len(m.b)), unix.PROT_NONE,
+		unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_FIXED)
+	return err
+}

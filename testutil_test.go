@@ -16,7 +16,10 @@ func scale(n int) int {
 }
 
 // workers is the number of goroutines the invariant tests run: several
-// per CPU, so that goroutines migrate and preempt one another.
+// per CPU, so that goroutines migrate and preempt one another, and at
+// least 8 so that one CPU (GOMAXPROCS=1, taskset -c 0) still has
+// goroutines preempting one another. hammer runs exactly this many: the
+// one definition every expected sum uses.
 func workers() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
 
 // logEngine says which path the tests exercise.

@@ -48,6 +48,16 @@ run() { # run LABEL ENV... -- GO-TEST-ARGS...
 	env "${envs[@]}" go test -count=1 $short "$@"
 }
 run "pure Go (CGO_ENABLED=0), own V2-ready registration" CGO_ENABLED=0 GORSEQ_EXPECT=library -- ./...
+# One CPU (containers often have one): GOMAXPROCS is 1, every goroutine of
+# a test shares the CPU, and the expected sums must not assume more.
+# The first CPU this shell may run on (CPU 0 where nothing restricts it).
+if command -v taskset >/dev/null; then
+	cpu=$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')
+	echo "== go test: one CPU (taskset -c $cpu, CGO_ENABLED=0, -short)"
+	CGO_ENABLED=0 GORSEQ_EXPECT=library taskset -c "$cpu" go test -count=1 -short ./...
+else
+	echo "== go test: one CPU: skipped (no taskset)"
+fi
 # The library uses no cgo; -tags rseqcgo links the C library into the test
 # binary (runtime/cgo, as another package's cgo would), with C threads
 # calling into Go (internal/cgotest).
