@@ -66,11 +66,12 @@ type blocks struct {
 }
 
 // cell is one word of per-CPU memory: the word at off of every block of s.
-// Structures whose hot path is a single per-CPU add (Counter) hold one,
-// first in their struct, and update it through rsCellAdd. A zero cell
-// (s == nil) is given a word of DefaultSlab(ByCPU) on first use
-// (cellAddSlow); s is published after off, and read before it.
+// Structures whose hot path is a single per-CPU add (Counter) hold one and
+// update it through rsCellAdd, which reads s and off only (offsets 0 and
+// 8). A zero cell (s == nil) is given a word of DefaultSlab(ByCPU) on first
+// use (cell.go); s is published after off and own, and read before them.
 type cell struct {
 	s   *blocks
 	off uintptr
+	own *cellOwner // the allocation behind s and off (nil while zero)
 }

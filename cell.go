@@ -16,35 +16,73 @@ import (
 // The arm64 rsCellAdd loads c.s with LDAR, which takes no offset.
 var _ = [1]struct{}{}[unsafe.Offsetof(cell{}.s)]
 
-// cellFor returns the cell of the object r names (its first word).
-func cellFor(r Ref) cell {
-	return cell{s: &r.PerCPU().s, off: r.Off()}
+// cellOwner owns a cell's word: a cleanup returns it to its slab once the
+// owner, held only by its cell, is unreachable (the structure holding the
+// cell is).
+type cellOwner struct {
+	ref   Ref
+	clean runtime.Cleanup
 }
 
-// blocks returns the cell's memory, nil while a zero cell has none.
+// newCell returns a cell owning r's first word.
+func newCell(r Ref) cell {
+	own := &cellOwner{ref: r}
+	own.clean = runtime.AddCleanup(own, freeRef, r)
+	return cell{s: &r.PerCPU().s, off: r.Off(), own: own}
+}
+
+// freeRef returns an object to its slab; the cleanup of the structures
+// that own one.
+func freeRef(r Ref) { r.chunk.slab.Free(r) }
+
+// closedCell is where a closed structure's cell points: lim 0 sends every
+// add to the slow path, which panics with the structure's type.
+type closedCell struct {
+	b    blocks // first: the cell points here
+	what string
+}
+
+// blocks returns the cell's memory, nil while a zero cell has none. It
+// panics if the cell's structure was closed.
 func (c *cell) blocks() *blocks {
-	return (*blocks)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&c.s))))
+	s := (*blocks)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&c.s))))
+	if s != nil && s.n == 0 { // only a closedCell has no blocks
+		panic("rseq: " + (*closedCell)(unsafe.Pointer(s)).what + " used after Close")
+	}
+	return s
 }
 
 // cellInit serializes the first use of zero cells.
 var cellInit sync.Mutex
 
-// init gives a zero cell a word of DefaultSlab(ByCPU), returned to the
-// slab when the object holding the cell becomes unreachable (owner:
-// a pointer into it, usually the cell itself). It publishes off before s,
-// and rsCellAdd reads s before off, so a cell seen set is whole.
-func (c *cell) init(owner unsafe.Pointer) *blocks {
+// init gives a zero cell a word of DefaultSlab(ByCPU). It publishes own
+// and off before s, and rsCellAdd reads s before off, so a cell seen set
+// is whole.
+func (c *cell) init() *blocks {
 	cellInit.Lock()
 	defer cellInit.Unlock()
 	if s := c.blocks(); s != nil {
 		return s
 	}
-	r := allocDefault(1)
-	c.off = r.Off()
-	s := &r.PerCPU().s
-	atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(&c.s)), unsafe.Pointer(s))
-	runtime.AddCleanup((*byte)(owner), freeRef, r)
-	return s
+	n := newCell(allocDefault(1))
+	c.own, c.off = n.own, n.off
+	atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(&c.s)), unsafe.Pointer(n.s))
+	return n.s
+}
+
+// close marks the cell closed (every later use panics naming what) and
+// returns its word to its slab. Closing a zero or closed cell only marks
+// it.
+func (c *cell) close(what string) {
+	cellInit.Lock()
+	defer cellInit.Unlock()
+	s := (*blocks)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&c.s))))
+	atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(&c.s)), unsafe.Pointer(&(&closedCell{what: what}).b))
+	if s != nil && s.n != 0 {
+		c.own.clean.Stop()
+		freeRef(c.own.ref)
+	}
+	c.own = nil
 }
 
 // cellAddSlow is rsCellAdd's slow path (the assembly jumps here with its
@@ -63,7 +101,7 @@ func cellAddAborted(c *cell, delta uint64) {
 func cellAddRetry(c *cell, delta uint64) {
 	s := c.blocks()
 	if s == nil {
-		s = c.init(unsafe.Pointer(c))
+		s = c.init()
 	}
 	if s.lim != 0 {
 		for {
@@ -89,6 +127,7 @@ func (c *cell) load() int64 {
 	for i := range int(s.n) {
 		sum += atomic.LoadUint64(word(s.block(i), c.off))
 	}
+	runtime.KeepAlive(c.own) // the word must not be freed under the reads
 	return int64(sum)
 }
 

@@ -1,10 +1,8 @@
 package rseq
 
 import (
-	"runtime"
 	"strconv"
 	"sync"
-	"sync/atomic"
 )
 
 // Counter is an int64 counter for many writers: each Add touches only the
@@ -34,28 +32,14 @@ import (
 // All methods but Close are safe for concurrent use. Close must not run
 // concurrently with another method; any method called after Close panics.
 type Counter struct {
-	st    atomic.Pointer[counterState] // nil: zero, not allocated yet; &counterClosed: closed
-	drain sync.Mutex                   // orders Drain and Reset among themselves
+	c     cell       // first, the hot path's argument; zero until the first Add
+	drain sync.Mutex // orders Drain and Reset among themselves
 }
-
-// counterState is a Counter's word: a copy of its chunk's PerCPU (one load
-// fewer on the hot path than a pointer to it) and the offset.
-type counterState struct {
-	p     PerCPU
-	off   uintptr
-	ref   Ref
-	clean runtime.Cleanup
-}
-
-// counterClosed is the state of every closed Counter.
-var counterClosed counterState
 
 // NewCounter returns a zero Counter in DefaultSlab(ByCPU). It panics if
 // the slab cannot map memory.
 func NewCounter() *Counter {
-	c := new(Counter)
-	c.st.Store(newCounterState(allocDefault(1)))
-	return c
+	return &Counter{c: newCell(allocDefault(1))}
 }
 
 // NewCounterIn returns a zero Counter whose word lives in s.
@@ -64,51 +48,13 @@ func NewCounterIn(s *Slab) (*Counter, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := new(Counter)
-	c.st.Store(newCounterState(r))
-	return c, nil
+	return &Counter{c: newCell(r)}, nil
 }
 
-// newCounterState owns r: a cleanup frees it once the state (held only by
-// its Counter) is unreachable.
-func newCounterState(r Ref) *counterState {
-	s := &counterState{p: *r.PerCPU(), off: r.Off(), ref: r}
-	s.clean = runtime.AddCleanup(s, freeRef, r)
-	return s
-}
-
-// freeRef returns an object to its slab; the cleanup of the structures
-// that own one.
-func freeRef(r Ref) { r.chunk.slab.Free(r) }
-
-// state returns the counter's word, allocating it for a zero Counter. It
-// panics after Close. Not inlined: the hot path only calls it when the
-// counter is zero or closed.
-func (c *Counter) state() *counterState {
-	s := c.st.Load()
-	if s == &counterClosed {
-		panic("rseq: Counter used after Close")
-	}
-	if s != nil {
-		return s
-	}
-	s = newCounterState(allocDefault(1))
-	if c.st.CompareAndSwap(nil, s) {
-		return s
-	}
-	s.clean.Stop() // another goroutine allocated it first, or Close ran
-	freeRef(s.ref)
-	return c.state()
-}
-
-// Add adds delta to the counter.
+// Add adds delta to the counter: one call (rsCellAdd), so Add inlines. A
+// zero Counter gets its word on the first Add; after Close, Add panics.
 func (c *Counter) Add(delta int64) {
-	s := c.st.Load()
-	if s == nil || s == &counterClosed {
-		s = c.state()
-	}
-	s.p.Add(Current, s.off, delta)
-	runtime.KeepAlive(s) // the word must not be freed under the operation
+	rsCellAdd(&c.c, uint64(delta))
 }
 
 // Inc adds 1 to the counter.
@@ -122,21 +68,7 @@ func (c *Counter) Dec() { c.Add(-1) }
 // result may be a value the counter never held at any single instant (it
 // counts some concurrent Adds and not others). With no concurrent Adds it
 // is exact.
-func (c *Counter) Load() int64 {
-	s := c.st.Load()
-	if s == nil {
-		return 0 // a zero Counter: nothing added yet
-	}
-	if s == &counterClosed {
-		c.state() // panics
-	}
-	var sum int64
-	for cpu := 0; cpu < s.p.Len(); cpu++ {
-		sum += int64(s.p.Load(cpu, s.off))
-	}
-	runtime.KeepAlive(s)
-	return sum
-}
+func (c *Counter) Load() int64 { return c.c.load() }
 
 // Drain returns the counter's value and subtracts it, so that the counter
 // restarts from zero, without losing an Add that runs concurrently: every
@@ -168,11 +100,4 @@ func (c *Counter) String() string { return strconv.FormatInt(c.Load(), 10) }
 // Close may write into the freed word, which the slab may have handed to
 // another object); every method called after it panics. Closing twice, or
 // closing a zero Counter, does nothing but mark it closed.
-func (c *Counter) Close() {
-	s := c.st.Swap(&counterClosed)
-	if s == nil || s == &counterClosed {
-		return
-	}
-	s.clean.Stop()
-	freeRef(s.ref)
-}
+func (c *Counter) Close() { c.c.close("Counter") }
