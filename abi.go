@@ -75,3 +75,14 @@ type cell struct {
 	off uintptr
 	own *cellOwner // the allocation behind s and off (nil while zero)
 }
+
+// stack is a per-CPU LIFO of words (FreeList's cache of handles): a count
+// word at countOff and capacity words from arrOff, in every block of s.
+// rsStackPop and rsStackPush work on the caller's block; the layout is
+// checked once, when the stack is made.
+type stack struct {
+	s        *blocks
+	countOff uintptr
+	arrOff   uintptr
+	capacity uintptr
+}

@@ -42,12 +42,25 @@ type closedCell struct {
 	what string
 }
 
+// closedBlocks returns a marker for a closed structure of type what, to
+// put where its blocks were: fast entry points see lim 0 and go to their
+// slow paths, which panic (checkOpen).
+func closedBlocks(what string) *blocks { return &(&closedCell{what: what}).b }
+
+// checkOpen panics if s is a closed structure's marker: only those have no
+// blocks.
+func checkOpen(s *blocks) {
+	if s.n == 0 {
+		panic("rseq: " + (*closedCell)(unsafe.Pointer(s)).what + " used after Close")
+	}
+}
+
 // blocks returns the cell's memory, nil while a zero cell has none. It
 // panics if the cell's structure was closed.
 func (c *cell) blocks() *blocks {
 	s := (*blocks)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&c.s))))
-	if s != nil && s.n == 0 { // only a closedCell has no blocks
-		panic("rseq: " + (*closedCell)(unsafe.Pointer(s)).what + " used after Close")
+	if s != nil {
+		checkOpen(s)
 	}
 	return s
 }
@@ -77,7 +90,7 @@ func (c *cell) close(what string) {
 	cellInit.Lock()
 	defer cellInit.Unlock()
 	s := (*blocks)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&c.s))))
-	atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(&c.s)), unsafe.Pointer(&(&closedCell{what: what}).b))
+	atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(&c.s)), unsafe.Pointer(closedBlocks(what)))
 	if s != nil && s.n != 0 {
 		c.own.clean.Stop()
 		freeRef(c.own.ref)

@@ -51,6 +51,18 @@ func rsCellAdd(c *cell, delta uint64)
 //go:noescape
 func rsFloatAdd(s *blocks, off uintptr, v float64)
 
+// rsStackPop pops from the caller's block of st (ok false: empty); its
+// slow path is stackPopSlow.
+//
+//go:noescape
+func rsStackPop(st *stack) (v uint64, ok bool)
+
+// rsStackPush pushes v onto the caller's block of st (ok false: full); its
+// slow path is stackPushSlow.
+//
+//go:noescape
+func rsStackPush(st *stack, v uint64) (ok bool)
+
 //go:noescape
 func primEntries(p *[nPrim]unsafe.Pointer)
 
@@ -75,9 +87,9 @@ var sectionDelay int64
 // unprotected. Incremented by assembly; always 0 in a correct layout.
 var unarmedCommits uint64
 
-const nPrim = 9
+const nPrim = 11
 
-var primNames = [nPrim]string{"rsAdd", "rsCAS", "rsCASGuarded", "rsPop", "rsPush", "rsCopy", "rsAddFast", "rsCellAdd", "rsFloatAdd"}
+var primNames = [nPrim]string{"rsAdd", "rsCAS", "rsCASGuarded", "rsPop", "rsPush", "rsCopy", "rsAddFast", "rsCellAdd", "rsFloatAdd", "rsStackPop", "rsStackPush"}
 
 // descs holds the address of each primitive's descriptor (struct rseq_cs,
 // 32 bytes, 32-byte aligned, in a page made read-only after start-up).

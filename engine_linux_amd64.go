@@ -24,6 +24,8 @@ var commitStores = [nPrim][]byte{
 	{0x4c, 0x89, 0x04, 0x3a},       // rsAddFast: MOVQ R8, (DX)(DI*1)
 	{0x4c, 0x01, 0x0c, 0x39},       // rsCellAdd: ADDQ R9, (CX)(DI*1)
 	{0xf2, 0x0f, 0x11, 0x04, 0x39}, // rsFloatAdd: MOVSD X0, (CX)(DI*1)
+	{0x4c, 0x89, 0x04, 0x39},       // rsStackPop: MOVQ R8, (CX)(DI*1)
+	{0x4c, 0x89, 0x04, 0x39},       // rsStackPush: MOVQ R8, (CX)(DI*1)
 }
 
 // marker returns the 8-byte tagged NOP of engine_linux_amd64.s.

@@ -655,6 +655,97 @@ slow:
 	JMP	·floatAddAborted(SB)
 	MARK_END
 
+// func rsStackPop(st *stack) (v uint64, ok bool)
+// Pop from the caller's block of a per-CPU LIFO (see rsPop): ok is false
+// when it is empty. A count past the capacity (corrupt memory), memory the
+// engine does not run on and every other case go on in stackPopSlow.
+// Registers: R11 st, BX s, DI countOff, R9 arrOff, R12 capacity, AX area,
+// CX block, R8 count, R10 &arr[0], R13 value.
+TEXT ·rsStackPop(SB), NOSPLIT, $0-17
+	MOVQ	st+0(FP), R11
+	MOVQ	stack_s(R11), BX
+	MOVQ	stack_countOff(R11), DI
+	MOVQ	stack_arrOff(R11), R9
+	MOVQ	stack_capacity(R11), R12
+	CMPQ	blocks_lim(BX), $0
+	JEQ	slow	// no sections on this memory
+	ARM(9)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
+	MARK_START
+	ENTER_CUR(slow)
+	MOVQ	(CX)(DI*1), R8
+	TESTQ	R8, R8
+	JZ	empty
+	CMPQ	R8, R12
+	JA	slow	// a count past the array: the slow path reports it
+	DECQ	R8
+	LEAQ	(CX)(R9*1), R10
+	MOVQ	(R10)(R8*8), R13
+	DELAY(R10)
+	PROBE(R11)
+	MARK_COMMIT
+	MOVQ	R8, (CX)(DI*1)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	COUNT(R11)
+	MOVQ	R13, v+8(FP)
+	MOVB	$1, ok+16(FP)
+	RET
+empty:
+	MOVQ	$0, v+8(FP)
+	MOVB	$0, ok+16(FP)
+	RET
+slow:
+	JMP	·stackPopSlow(SB)
+	SIGNATURE
+	// abort_ip
+	JMP	·stackPopAborted(SB)
+	MARK_END
+
+// func rsStackPush(st *stack, v uint64) (ok bool)
+// Push onto the caller's block of a per-CPU LIFO (see rsPush): ok is false
+// when it is full. The rest goes on in stackPushSlow.
+// Registers: R11 st, BX s, DI countOff, R9 arrOff, R12 capacity, R13 v,
+// AX area, CX block, R8 count, R10 &arr[0].
+TEXT ·rsStackPush(SB), NOSPLIT, $0-17
+	MOVQ	st+0(FP), R11
+	MOVQ	v+8(FP), R13
+	MOVQ	stack_s(R11), BX
+	MOVQ	stack_countOff(R11), DI
+	MOVQ	stack_arrOff(R11), R9
+	MOVQ	stack_capacity(R11), R12
+	CMPQ	blocks_lim(BX), $0
+	JEQ	slow	// no sections on this memory
+	ARM(10)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
+	MARK_START
+	ENTER_CUR(slow)
+	MOVQ	(CX)(DI*1), R8
+	CMPQ	R8, R12
+	JA	slow	// a count past the array: the slow path reports it
+	JE	full
+	LEAQ	(CX)(R9*1), R10
+	MOVQ	R13, (R10)(R8*8)	// speculative store
+	INCQ	R8
+	DELAY(R10)
+	PROBE(R11)
+	MARK_COMMIT
+	MOVQ	R8, (CX)(DI*1)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	COUNT(R11)
+	MOVB	$1, ok+16(FP)
+	RET
+full:
+	MOVB	$0, ok+16(FP)
+	RET
+slow:
+	JMP	·stackPushSlow(SB)
+	SIGNATURE
+	// abort_ip
+	JMP	·stackPushAborted(SB)
+	MARK_END
+
 // func primEntries(p *[nPrim]unsafe.Pointer): the code addresses of the
 // primitives, in descriptor order.
 TEXT ·primEntries(SB), NOSPLIT, $0-8
@@ -677,6 +768,10 @@ TEXT ·primEntries(SB), NOSPLIT, $0-8
 	MOVQ	AX, 56(DI)
 	LEAQ	·rsFloatAdd(SB), AX
 	MOVQ	AX, 64(DI)
+	LEAQ	·rsStackPop(SB), AX
+	MOVQ	AX, 72(DI)
+	LEAQ	·rsStackPush(SB), AX
+	MOVQ	AX, 80(DI)
 	RET
 
 // func sectionDelayBuilt() bool: whether DELAY is compiled in.

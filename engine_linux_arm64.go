@@ -30,6 +30,8 @@ var commitStores = [nPrim][]byte{
 	stlr(8, 9),  // rsAddFast: STLR R8, (R9)
 	stlr(8, 9),  // rsCellAdd: STLR R8, (R9)
 	stlr(8, 9),  // rsFloatAdd: STLR R8, (R9)
+	stlr(8, 9),  // rsStackPop: STLR R8, (R9)
+	stlr(8, 9),  // rsStackPush: STLR R8, (R9)
 }
 
 // marker returns the marker word with tag 1 (start), 3 (post-commit) or 4

@@ -763,6 +763,98 @@ slow:
 	JMP	·floatAddAborted(SB)
 	MARK_END
 
+// func rsStackPop(st *stack) (v uint64, ok bool)
+// Pop from the caller's block of a per-CPU LIFO (see rsPop): ok is false
+// when it is empty. A count past the capacity, memory the engine does not
+// run on and every other case go on in stackPopSlow.
+// Registers: R11 st, R2 s, R4 countOff, R5 arrOff, R10 capacity, R9 the
+// count's address, R8 count, R12 &arr[0], R13 value.
+TEXT ·rsStackPop(SB), NOSPLIT, $0-17
+	MOVD	st+0(FP), R11
+	MOVD	stack_s(R11), R2
+	MOVD	stack_countOff(R11), R4
+	MOVD	stack_arrOff(R11), R5
+	MOVD	stack_capacity(R11), R10
+	MOVD	blocks_lim(R2), R1
+	CBZ	R1, slow	// no sections on this memory
+	ARM(9)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
+	MARK_START
+	ENTER_CUR(slow)
+	ADD	R4, R7, R9
+	MOVD	(R9), R8
+	CBZ	R8, empty
+	CMP	R10, R8
+	BHI	slow	// a count past the array: the slow path reports it
+	SUB	$1, R8, R8
+	ADD	R5, R7, R12
+	MOVD	(R12)(R8<<3), R13
+	DELAY
+	PROBE
+	STLR	R8, (R9)	// commit
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	COUNT
+	MOVD	R13, v+8(FP)
+	MOVD	$1, R1
+	MOVB	R1, ok+16(FP)
+	RET
+empty:
+	MOVD	ZR, v+8(FP)
+	MOVB	ZR, ok+16(FP)
+	RET
+slow:
+	JMP	·stackPopSlow(SB)
+	SIGNATURE
+	// abort_ip
+	JMP	·stackPopAborted(SB)
+	MARK_END
+
+// func rsStackPush(st *stack, v uint64) (ok bool)
+// Push onto the caller's block of a per-CPU LIFO (see rsPush): ok is false
+// when it is full. The rest goes on in stackPushSlow.
+// Registers: R11 st, R2 s, R4 countOff, R5 arrOff, R10 capacity, R13 v,
+// R9 the count's address, R8 count, R12 &arr[0].
+TEXT ·rsStackPush(SB), NOSPLIT, $0-17
+	MOVD	st+0(FP), R11
+	MOVD	v+8(FP), R13
+	MOVD	stack_s(R11), R2
+	MOVD	stack_countOff(R11), R4
+	MOVD	stack_arrOff(R11), R5
+	MOVD	stack_capacity(R11), R10
+	MOVD	blocks_lim(R2), R1
+	CBZ	R1, slow	// no sections on this memory
+	ARM(10)
+	// ---- section begins (start_ip: this marker, right after the arming store) ----
+	MARK_START
+	ENTER_CUR(slow)
+	ADD	R4, R7, R9
+	MOVD	(R9), R8
+	CMP	R10, R8
+	BHI	slow	// a count past the array: the slow path reports it
+	BEQ	full
+	ADD	R5, R7, R12
+	MOVD	R13, (R12)(R8<<3)	// speculative store
+	ADD	$1, R8, R8
+	DELAY
+	PROBE
+	STLR	R8, (R9)	// commit: a release, so the slot is visible before the count
+	MARK_POST
+	// ---- section ends (post_commit_ip) ----
+	COUNT
+	MOVD	$1, R1
+	MOVB	R1, ok+16(FP)
+	RET
+full:
+	MOVB	ZR, ok+16(FP)
+	RET
+slow:
+	JMP	·stackPushSlow(SB)
+	SIGNATURE
+	// abort_ip
+	JMP	·stackPushAborted(SB)
+	MARK_END
+
 // func primEntries(p *[nPrim]unsafe.Pointer): the code addresses of the
 // primitives, in descriptor order.
 TEXT ·primEntries(SB), NOSPLIT, $0-8
@@ -785,6 +877,10 @@ TEXT ·primEntries(SB), NOSPLIT, $0-8
 	MOVD	R1, 56(R0)
 	MOVD	$·rsFloatAdd(SB), R1
 	MOVD	R1, 64(R0)
+	MOVD	$·rsStackPop(SB), R1
+	MOVD	R1, 72(R0)
+	MOVD	$·rsStackPush(SB), R1
+	MOVD	R1, 80(R0)
 	RET
 
 // func sectionDelayBuilt() bool: whether DELAY is compiled in.

@@ -41,6 +41,8 @@ func rsAddFast(s *blocks, want int, off uintptr, delta uint64) (val uint64, id i
 }
 func rsCellAdd(c *cell, delta uint64)              { cellAddSlow(c, delta) }
 func rsFloatAdd(s *blocks, off uintptr, v float64) { floatAddSlow(s, off, v) }
+func rsStackPop(st *stack) (v uint64, ok bool)     { return stackPopSlow(st) }
+func rsStackPush(st *stack, v uint64) (ok bool)    { return stackPushSlow(st, v) }
 
 func readCPU() uint32               { return idUnset }
 func readArea32(off uintptr) uint32 { return idUnset }

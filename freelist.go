@@ -28,6 +28,7 @@ const maxFreeListBatch = 64
 // it twice. BufferPool adds that check. All methods but Close are safe for
 // concurrent use; every method called after Close panics.
 type FreeList struct {
+	stk      stack // the per-CPU caches, for rsStackPop and rsStackPush
 	ref      Ref
 	p        *PerCPU
 	countOff uintptr // per CPU: handles cached
@@ -65,6 +66,7 @@ func NewFreeList(capacity int) (*FreeList, error) {
 		return nil, err
 	}
 	f := &FreeList{
+		stk:      newStack(r, capacity),
 		ref:      r,
 		p:        r.PerCPU(),
 		countOff: r.Off(),
@@ -92,14 +94,12 @@ func (f *FreeList) Capacity() int {
 
 // Get takes a free handle. ok is false if none is free.
 func (f *FreeList) Get() (h uint32, ok bool) {
-	v, _, r := f.pc().Pop(Current, f.countOff, f.arrOff, f.capacity)
-	if r == Committed {
-		h, ok = uint32(v), true
-	} else {
-		h, ok = f.getSlow()
+	// One section on this CPU's cache; its slow path handles aborts, the
+	// fallback and use after Close. &f.stk keeps f alive meanwhile.
+	if v, ok := rsStackPop(&f.stk); ok {
+		return uint32(v), true
 	}
-	runtime.KeepAlive(f)
-	return h, ok
+	return f.getSlow()
 }
 
 func (f *FreeList) getSlow() (uint32, bool) {
@@ -141,10 +141,9 @@ func (f *FreeList) refill(hs []uint32) {
 
 // Put gives back a handle.
 func (f *FreeList) Put(h uint32) {
-	if _, _, r := f.pc().Push(Current, f.countOff, f.arrOff, f.capacity, uint64(h)); r != Committed {
+	if !rsStackPush(&f.stk, uint64(h)) {
 		f.putSlow(h)
 	}
-	runtime.KeepAlive(f)
 }
 
 // putSlow: this CPU's cache is full; move h and up to a batch of the
@@ -199,4 +198,5 @@ func (f *FreeList) Close() {
 	f.clean.Stop()
 	freeRef(f.ref)
 	f.ref, f.p = Ref{}, nil
+	f.stk.s = closedBlocks("FreeList")
 }

@@ -42,9 +42,11 @@ func (l *Locks) Fallback() *Locks {
 // to collect every handle. The view keeps f alive; do not Close the view
 // (Close f).
 func (f *FreeList) Fallback() *FreeList {
+	p := f.p.Fallback()
 	v := &FreeList{
+		stk:      stack{s: &p.s, countOff: f.countOff, arrOff: f.arrOff, capacity: uintptr(f.capacity)},
 		ref:      f.ref,
-		p:        f.p.Fallback(),
+		p:        p,
 		countOff: f.countOff,
 		arrOff:   f.arrOff,
 		capacity: f.capacity,
