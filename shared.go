@@ -2,7 +2,6 @@ package rseq
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math/bits"
 	"os"
@@ -17,8 +16,8 @@ import (
 //
 //   - Every process must run the engine. The fallback serializes with locks
 //     and fences that are private to a process, so an update through it
-//     would race with another process's sections. Opening fails with
-//     ErrSharedUnsupported where Info().Usable is false (other OS or
+//     would race with another process's sections. Opening fails with an
+//     error matching ErrNotSupported where Info().Usable is false (other OS or
 //     architecture, -race builds, GORSEQ=off, seccomp, old kernels), and
 //     operations on shared memory never fall back: a thread that cannot
 //     register makes them panic rather than corrupt the data.
@@ -43,9 +42,11 @@ import (
 // shrinking and growing once initialized; for a path, use a directory that
 // only trusted processes can write, or pass a memfd.
 
-// ErrSharedUnsupported is returned when this process cannot share per-CPU
-// memory with other processes: it does not run restartable sequences.
-var ErrSharedUnsupported = errors.New("rseq: shared per-CPU memory needs restartable sequences in every process (the fallback's locks are per process)")
+// errShared is the error of opening shared memory in a process that does
+// not run restartable sequences: the fallback's locks are per process.
+func errShared(r Reason) error {
+	return notSupported(featureShared, r, "every process sharing it must run restartable sequences: the fallback's locks are per process", nil)
+}
 
 // SharedOptions are the options of OpenSharedCounter and OpenSharedRing.
 // A nil *SharedOptions means the defaults.

@@ -12,7 +12,7 @@ import (
 // SharedCounter is a Counter that lives in a file or memfd mapped by
 // several processes: each Add touches the word of the CPU the caller runs
 // on, as a restartable sequence, whichever process it belongs to, and Load
-// sums every CPU's word. See ErrSharedUnsupported and the notes on shared
+// sums every CPU's word. See the notes on shared
 // memory: every process must run the engine, and the file records the CPU
 // count every process must have.
 //
@@ -41,7 +41,7 @@ func (c *SharedCounter) live() {
 // OpenSharedCounter maps the shared counter in the file at path, creating
 // the file (mode opts.Mode, 0600 by default) and the counter, at zero, if
 // the file does not exist or is empty. It fails if this process does not
-// run restartable sequences (ErrSharedUnsupported), if the file holds
+// run restartable sequences (an error matching ErrNotSupported), if the file holds
 // something else or is too large, if it was made for another CPU count, if
 // creating it finds the file system full (an error wrapping ENOSPC: the
 // file's space is reserved when it is created, so a full tmpfs cannot fault

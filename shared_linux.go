@@ -18,7 +18,7 @@ import (
 // flock on the file, held until the layout is checked.
 func mapShared(f *os.File, want sharedLayout) (slabMem, sharedLayout, error) {
 	if in := Info(); !in.Usable {
-		return slabMem{}, sharedLayout{}, fmt.Errorf("%w: this process runs the fallback (%s)", ErrSharedUnsupported, in.Reason)
+		return slabMem{}, sharedLayout{}, errShared(in.Reason)
 	}
 	defer runtime.KeepAlive(f)
 	fd := int(f.Fd())

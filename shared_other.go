@@ -9,7 +9,7 @@ import (
 )
 
 func mapShared(f *os.File, want sharedLayout) (slabMem, sharedLayout, error) {
-	return slabMem{}, sharedLayout{}, fmt.Errorf("%w: restartable sequences are Linux only", ErrSharedUnsupported)
+	return slabMem{}, sharedLayout{}, errShared(ReasonNotLinux)
 }
 
 // NewSharedMemfd is available on Linux only.
@@ -22,11 +22,11 @@ func NewSharedMemfd(name string) (*os.File, error) {
 type consumerLock struct{}
 
 func newConsumerLock(f *os.File, off uint64, owned bool) (*consumerLock, error) {
-	return nil, ErrSharedUnsupported
+	return nil, errShared(ReasonNotLinux)
 }
 
-func (l *consumerLock) lock() error   { return ErrSharedUnsupported }
-func (l *consumerLock) unlock() error { return ErrSharedUnsupported }
+func (l *consumerLock) lock() error   { return errShared(ReasonNotLinux) }
+func (l *consumerLock) unlock() error { return errShared(ReasonNotLinux) }
 func (l *consumerLock) close()        {}
 
 func errCPUOutside(cpu, cpus int) error {

@@ -15,7 +15,7 @@ import (
 // as delivered once Drain hands it to its callback, so a consumer killed
 // mid-Drain loses at most the record it was handling, and none is
 // delivered twice. It fails if this process does not run restartable
-// sequences (ErrSharedUnsupported), if the file holds something else or
+// sequences (an error matching ErrNotSupported), if the file holds something else or
 // is too large, if it was made for another CPU count, if creating it finds
 // the file system full (an error wrapping ENOSPC: the file's space is
 // reserved when it is created, so a full tmpfs cannot fault a later Push),

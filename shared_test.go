@@ -10,12 +10,12 @@ import (
 )
 
 // sharedOrSkip opens a shared structure, or checks that a process without
-// the engine refuses with ErrSharedUnsupported and skips.
+// the engine refuses with ErrNotSupported and skips.
 func sharedOrSkip[T any](t *testing.T, open func() (T, error)) T {
 	t.Helper()
 	v, err := open()
 	if !Info().Usable {
-		if !errors.Is(err, ErrSharedUnsupported) {
+		if !errors.Is(err, ErrNotSupported) {
 			t.Fatalf("opened shared memory without the engine (err %v)", err)
 		}
 		t.Skipf("shared memory refused, as it must be without the engine: %v", err)
