@@ -99,7 +99,7 @@ func (l *Locks) TryLockAt(i int) bool {
 	// store are safe beside the lockers' sections (fenced and diverted
 	// meanwhile) and beside Unlock's atomic compare-and-swap (1 to 0,
 	// while this stores only over a 0).
-	_, _, r := l.p.Fallback().CompareAndSwap(i, l.off, 0, 1)
+	_, _, r := l.p.fallbackView().CompareAndSwap(i, l.off, 0, 1)
 	runtime.KeepAlive(l)
 	return r == Committed
 }

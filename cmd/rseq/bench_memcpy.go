@@ -129,7 +129,7 @@ func (m *memBuf) push(rec []byte, cpu int, w uint64) (int, uint64, bool) {
 // fill puts records into block blk through the fallback view (any block,
 // from anywhere).
 func (m *memBuf) fill(blk int, ids []uint64) error {
-	fb := m.p.Fallback()
+	fb := fallbackOf(m.p)
 	for _, id := range ids {
 		rec := [2]uint64{id, memMix(id)}
 		w := m.p.Load(blk, m.off)

@@ -236,7 +236,7 @@ func bufRseq(o workOpts) (*workInstance, error) {
 	p, countOff, arrOff := ref.PerCPU(), ref.Off(), ref.Off()+8
 	// Fill each block through the fallback view, which acts on any block
 	// from anywhere (at a fence per push, setup only).
-	fb := p.Fallback()
+	fb := fallbackOf(p)
 	for blk := 0; blk < p.Len(); blk++ {
 		for j := 0; j < per; j++ {
 			if _, _, r := fb.Push(blk, countOff, arrOff, total, uint64(blk*per+j)); r != rseq.Committed {

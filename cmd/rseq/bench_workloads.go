@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorseq/rseq"
+	"github.com/gorseq/rseq/internal/hooks"
 )
 
 // The kernel's param_test benchmarks (tools/testing/selftests/rseq), each
@@ -241,10 +242,10 @@ func measure(w *workload, o workOpts) (workResult, error) {
 	for r := 1; r <= o.Rounds; r++ {
 		for i, in := range inst {
 			runtime.GC() // the garbage of setup and of the other side is not this side's
-			a := rseq.Aborts()
+			a := hooks.Aborts()
 			d, m := timeLoop(o, in.loop)
 			if i == 0 {
-				aborts += rseq.Aborts() - a
+				aborts += hooks.Aborts() - a
 			}
 			misses[i] += m
 			if r == 1 && benchFault == w.name+"/"+keys[i] && in.fault != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorseq/rseq"
+	"github.com/gorseq/rseq/internal/hooks"
 )
 
 const stressHelp = `usage: rseq stress [flags]
@@ -431,5 +432,5 @@ func (rp *reporter) summary(n, bad int, d time.Duration) {
 	if bad > 0 {
 		verdict = fmt.Sprintf("%d runs with violations", bad)
 	}
-	fmt.Fprintf(rp.out, "rseq stress: %d runs in %.1fs, %s, %d aborts in all\n", n, d.Seconds(), verdict, rseq.Aborts())
+	fmt.Fprintf(rp.out, "rseq stress: %d runs in %.1fs, %s, %d aborts in all\n", n, d.Seconds(), verdict, hooks.Aborts())
 }

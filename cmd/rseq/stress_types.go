@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gorseq/rseq"
+	"github.com/gorseq/rseq/internal/hooks"
 )
 
 // maxViolations bounds the messages a run keeps (it counts them all).
@@ -171,7 +172,7 @@ func runOne(o stressOpts, progress func(int64, time.Duration)) stressResult {
 		}
 	}
 	stopSignals := startSignals(o.Signal > 0)
-	abortsBefore := rseq.Aborts()
+	abortsBefore := hooks.Aborts()
 	r.start = time.Now()
 	var timer *time.Timer
 	if o.Duration > 0 {
@@ -207,7 +208,7 @@ func runOne(o stressOpts, progress func(int64, time.Duration)) stressResult {
 		Options:    o,
 		Engine:     engineName(),
 		Ops:        r.ops.Load(),
-		Aborts:     rseq.Aborts() - abortsBefore,
+		Aborts:     hooks.Aborts() - abortsBefore,
 		NotOnCPU:   r.notOnCPU.Load(),
 		Retries:    r.retries.Load(),
 		Stopped:    r.stop.Load(),
@@ -222,7 +223,7 @@ func runOne(o stressOpts, progress func(int64, time.Duration)) stressResult {
 func (r *stressRun) newSlab() (*rseq.Slab, error) { return rseq.NewSlab(0, r.by) }
 
 // views returns p and its fallback view.
-func views(p *rseq.PerCPU) [2]*rseq.PerCPU { return [2]*rseq.PerCPU{p, p.Fallback()} }
+func views(p *rseq.PerCPU) [2]*rseq.PerCPU { return [2]*rseq.PerCPU{p, fallbackOf(p)} }
 
 func b2i(b bool) int {
 	if b {
@@ -315,7 +316,7 @@ func (r *stressRun) increment() error {
 // increment's plain store), through the fallback view, which acts on any
 // block from anywhere.
 func storeWord(p *rseq.PerCPU, idx int, off uintptr, v uint64) {
-	f := p.Fallback()
+	f := fallbackOf(p)
 	for {
 		cur := p.Load(idx, off)
 		if _, _, res := f.CompareAndSwap(idx, off, cur, v); res == rseq.Committed {
@@ -345,7 +346,7 @@ func (r *stressRun) spinlock() error {
 		return err
 	}
 	defer l.Close()
-	ls := [2]*rseq.Locks{l, l.Fallback()}
+	ls := [2]*rseq.Locks{l, fallbackOf(l)}
 	type shard struct {
 		inside atomic.Int32
 		n      uint64
@@ -419,7 +420,7 @@ func (r *stressRun) list() error {
 		return err
 	}
 	defer f.Close()
-	fs := [2]*rseq.FreeList{f, f.Fallback()}
+	fs := [2]*rseq.FreeList{f, fallbackOf(f)}
 	for h := 0; h < n; h++ {
 		fs[h%2].PutShared(uint32(h))
 	}

@@ -1,48 +1,64 @@
 package rseq
 
-import "runtime"
+import (
+	"fmt"
+	"runtime"
 
-// Hooks for torture tests (cmd/rseq's stress command): ways to force the
-// fallback path on some goroutines while others run critical sections on
-// the same memory, and the abort count that shows the kernel restarted
-// sections. They are exported because a command may only use the exported
-// API; programs have no need for them.
+	"github.com/gorseq/rseq/internal/hooks"
+)
 
-// Aborts returns how many critical sections the kernel aborted in this
-// process so far (each was retried). Zero where rseq is not used.
-func Aborts() uint64 { return aborts.Load() }
+// Hooks for torture tests and benchmarks (cmd/rseq's stress and bench
+// commands): ways to force the fallback path on some goroutines while
+// others run critical sections on the same memory, and the abort count that
+// shows the kernel restarted sections. Programs have no need for them, so
+// they are not exported: the commands reach them through internal/hooks.
 
-// Fallback returns a view of the same memory whose operations always take
+func init() {
+	hooks.Aborts = aborts.Load
+	hooks.Fallback = func(x any) any {
+		switch v := x.(type) {
+		case *PerCPU:
+			return v.fallbackView()
+		case *Locks:
+			return v.fallbackView()
+		case *FreeList:
+			return v.fallbackView()
+		}
+		panic(fmt.Sprintf("rseq: no fallback view of %T", x))
+	}
+}
+
+// fallbackView returns a view of the same memory whose operations always take
 // the lock-based fallback path, as a thread that cannot register would.
 // Operations through the view and through p mix safely (the fallback
 // diverts and fences the critical sections), at the fallback's cost: each
 // operation fences every CPU when rseq is in use. With an explicit index
 // the view never answers NotOnCPU: it acts on that block from anywhere.
-func (p *PerCPU) Fallback() *PerCPU {
+func (p *PerCPU) fallbackView() *PerCPU {
 	v := *p
 	v.fallback = true
 	v.s.lim = 0 // no sections on this view
 	return &v
 }
 
-// Fallback returns a view of the same locks whose Lock and TryLock always
+// fallbackView returns a view of the same locks whose Lock and TryLock always
 // take the fallback path. Locks taken through either may be released
 // through either. The view keeps l alive; do not Close the view (Close l).
-func (l *Locks) Fallback() *Locks {
-	v := &Locks{ref: l.ref, p: l.p.Fallback(), off: l.off}
+func (l *Locks) fallbackView() *Locks {
+	v := &Locks{ref: l.ref, p: l.p.fallbackView(), off: l.off}
 	runtime.AddCleanup(v, func(*Locks) {}, l) // l lives as long as v
 	return v
 }
 
-// Fallback returns a view of the list that shares its per-CPU caches but
+// fallbackView returns a view of the list that shares its per-CPU caches but
 // whose cache operations always take the fallback path. The view has its
 // own shared overflow stack: a handle Put through the view when the cache
 // is full waits there for a Get through the view, and a Get through one of
 // them may report empty while the other's stack holds handles. Drain both
 // to collect every handle. The view keeps f alive; do not Close the view
 // (Close f).
-func (f *FreeList) Fallback() *FreeList {
-	p := f.p.Fallback()
+func (f *FreeList) fallbackView() *FreeList {
+	p := f.p.fallbackView()
 	v := &FreeList{
 		stk:      stack{s: &p.s, countOff: f.countOff, arrOff: f.arrOff, capacity: uintptr(f.capacity)},
 		ref:      f.ref,

@@ -1,6 +1,8 @@
 package rseq
 
 import (
+	"github.com/gorseq/rseq/internal/hooks"
+
 	"sync/atomic"
 	"testing"
 )
@@ -9,7 +11,7 @@ import (
 // share the same memory and stay exact; a view answers no NotOnCPU.
 func TestFallbackViews(t *testing.T) {
 	p := newTestPerCPU(t, 64, ByCPU)
-	f := p.Fallback()
+	f := p.fallbackView()
 	if !f.fallback || p.fallback {
 		t.Fatalf("view fallback=%v, original fallback=%v", f.fallback, p.fallback)
 	}
@@ -34,16 +36,19 @@ func TestFallbackViews(t *testing.T) {
 			t.Fatalf("view Add(%d): at %d, %v", i, at, r)
 		}
 	}
-	before := Aborts()
-	if after := Aborts(); after < before {
+	before := hooks.Aborts()
+	if after := hooks.Aborts(); after < before {
 		t.Fatalf("Aborts went back from %d to %d", before, after)
+	}
+	if v, ok := hooks.Fallback(p).(*PerCPU); !ok || !v.fallback {
+		t.Fatalf("hooks.Fallback(*PerCPU) = %T", hooks.Fallback(p))
 	}
 }
 
 func TestLocksAndFreeListViews(t *testing.T) {
 	l := NewLocks()
 	defer l.Close()
-	lv := l.Fallback()
+	lv := l.fallbackView()
 	i := lv.Lock()
 	l.Unlock(i) // a lock taken through the view is released through l
 
@@ -52,7 +57,7 @@ func TestLocksAndFreeListViews(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fl.Close()
-	fv := fl.Fallback()
+	fv := fl.fallbackView()
 	for h := uint32(0); h < 20; h++ {
 		fv.Put(h)
 	}
