@@ -15,7 +15,11 @@ func mustPanic(t *testing.T, want string, f func()) {
 		if r == nil {
 			t.Fatalf("no panic, want one mentioning %q", want)
 		}
-		if s, _ := r.(string); !strings.Contains(s, want) {
+		s, _ := r.(string)
+		if e, ok := r.(error); ok {
+			s = e.Error()
+		}
+		if !strings.Contains(s, want) {
 			t.Fatalf("panic %v, want one mentioning %q", r, want)
 		}
 	}()

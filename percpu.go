@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"sync/atomic"
 	"unsafe"
 )
@@ -181,11 +182,26 @@ func result(st int) Result { return Result(st) }
 // Load atomically reads the word at off in block cpu (an index, not
 // Current). Any goroutine may call it at any time.
 func (p *PerCPU) Load(cpu int, off uintptr) uint64 {
-	if cpu < 0 || cpu >= int(p.s.n) {
-		panic(fmt.Sprintf("rseq: index %d out of range [0, %d)", cpu, p.s.n))
+	// The offset rotated right by 3 exceeds the last word's index if it
+	// is misaligned or past the block (as the fast entry points check).
+	if uint(cpu) >= uint(p.s.n) || bits.RotateLeft(uint(off), -3) > uint(p.s.lastWord) {
+		panic(badLoad{cpu, off, p.s.n, p.s.stride}) // formatted only when printed: Load inlines
 	}
-	p.checkWord("load", off)
-	return atomic.LoadUint64(word(p.s.block(cpu), off))
+	return atomic.LoadUint64((*uint64)(unsafe.Add(p.s.base, uintptr(cpu)*p.s.stride+off)))
+}
+
+// badLoad is the panic value of a Load with bad arguments: an error whose
+// message says what is wrong.
+type badLoad struct {
+	cpu               int
+	off, n, blockSize uintptr
+}
+
+func (e badLoad) Error() string {
+	if e.cpu < 0 || e.cpu >= int(e.n) {
+		return fmt.Sprintf("rseq: Load: index %d out of range [0, %d)", e.cpu, e.n)
+	}
+	return fmt.Sprintf("rseq: Load: offset %d is not an aligned word inside the %d-byte block", e.off, e.blockSize)
 }
 
 // bad reports whether cpu is out of range or off is not an aligned word

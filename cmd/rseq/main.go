@@ -9,6 +9,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 )
@@ -34,7 +36,10 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		// -h: the flag set printed the help; asking for it is no error.
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "rseq:", err)
 		os.Exit(1)
 	}
