@@ -270,15 +270,23 @@ func (l *rwLedger) word(cpu int, w uintptr) *uint64 {
 }
 
 // RLock locks m for reading. It should not be used for recursive read
-// locking: a blocked Lock call excludes new readers.
+// locking: a blocked Lock call excludes new readers, and so does the
+// mutex itself for a moment when it switches to biased mode.
 func (m *RWMutex) RLock() {
-	if atomic.LoadUint32(&m.mode) == rwBiased {
+	switch atomic.LoadUint32(&m.mode) {
+	case rwBiased:
 		l := m.led.Load()
 		l.p.Add(Current, l.off+rwLockW, 1)
 		if atomic.LoadUint32(&m.mode) == rwBiased {
 			return
 		}
 		m.backOut(l)
+	case rwUnbiased:
+		m.rw.RLock()
+		if atomic.LoadUint32(&m.mode) < rwBiased {
+			return
+		}
+		m.rw.RUnlock() // biased meanwhile
 	}
 	m.rlockSlow()
 }
@@ -407,7 +415,7 @@ func (m *RWMutex) TryRLock() bool {
 
 // RUnlock undoes a single RLock call. It may run on another goroutine (and
 // CPU) than the RLock. It panics if m is not locked for reading (see the
-// protocol for the cases it can see).
+// protocol at the top of rwmutex.go for the cases it can see).
 func (m *RWMutex) RUnlock() {
 	if atomic.LoadUint32(&m.mode) >= rwBiased {
 		l := m.led.Load()
@@ -420,8 +428,15 @@ func (m *RWMutex) RUnlock() {
 		}
 		return
 	}
-	m.runlockSlow()
+	if rwCountOK && rwPeek {
+		if c := atomic.LoadInt32((*int32)(unsafe.Add(unsafe.Pointer(&m.rw), rwCountOff))); c == 0 || c == -rwMaxReaders {
+			panic("rseq: RUnlock of unlocked rseq.RWMutex")
+		}
+	}
+	m.rw.RUnlock()
 }
+
+var rwPeek = true
 
 // suspect checks an unlock that found more unlocks than locks on its CPU.
 func (l *rwLedger) suspect(at int) {
@@ -432,16 +447,6 @@ func (l *rwLedger) suspect(at int) {
 	}
 	l.p.Add(Current, l.off+rwLockW, 1) // balance the ledger again
 	panic("rseq: RUnlock of unlocked rseq.RWMutex")
-}
-
-func (m *RWMutex) runlockSlow() {
-	if rwCountOK {
-		c := atomic.LoadInt32((*int32)(unsafe.Add(unsafe.Pointer(&m.rw), rwCountOff)))
-		if c == 0 || c == -rwMaxReaders {
-			panic("rseq: RUnlock of unlocked rseq.RWMutex")
-		}
-	}
-	m.rw.RUnlock()
 }
 
 // wake wakes the revoking writer if it sleeps waiting for readers.

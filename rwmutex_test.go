@@ -186,37 +186,57 @@ func TestRWMutexExclusion(t *testing.T) {
 // writer updates one after the other are equal.
 func TestRWMutexHammer(t *testing.T) {
 	logEngine(t)
+	d := rwHammer(t)
+	if d.biases < 2 || d.revocations < 2 {
+		t.Fatalf("the bias did not flip: %v", d)
+	}
+}
+
+// rwHammer is TestRWMutexHammer's body; it returns the policy's counts.
+// The readers and writers run until the flipper has flipped the bias
+// scale(2000) times and they have done scale(20000) reads.
+func rwHammer(t *testing.T) rwCounts {
 	forceBias(t)
 	flipFast(t)
 	before := rwSnap()
 	var m RWMutex
 	var c rwChecker
-	M := scale(20000)
 	var stop atomic.Bool
 	var flips sync.WaitGroup
 	flips.Add(1)
 	go func() { // the flipper: bias, let readers in, revoke
 		defer flips.Done()
-		for !stop.Load() {
+		defer stop.Store(true)
+		for i := 0; i < scale(2000) || c.reads.Load() < int64(scale(20000)); i++ {
 			m.bias()
-			time.Sleep(20 * time.Microsecond)
+			for range 4 {
+				runtime.Gosched() // let readers in
+			}
 			m.Lock()
 			c.write(t, false)
 			m.Unlock()
+			if t.Failed() {
+				return
+			}
 		}
 	}()
 	hammer(t, func(g int) {
-		for i := 0; i < M && !t.Failed(); i++ {
+		for i := 0; !stop.Load() && !t.Failed(); i++ {
 			switch {
-			case g == 0 && i%32 == 0:
+			case g == 0 && i%256 == 0:
 				m.Lock()
-				c.write(t, i%64 == 0)
+				c.write(t, i%512 == 0)
 				m.Unlock()
 			case i%512 == 3:
 				m.RLock()
 				time.Sleep(10 * time.Microsecond) // block inside
 				c.read(t, false)
 				m.RUnlock()
+			case i%64 == 5:
+				if m.TryRLock() {
+					c.read(t, false)
+					m.RUnlock()
+				}
 			default:
 				m.RLock()
 				c.read(t, i%16 == 0)
@@ -224,14 +244,11 @@ func TestRWMutexHammer(t *testing.T) {
 			}
 		}
 	})
-	stop.Store(true)
 	flips.Wait()
 	c.check(t, &m)
 	d := rwSnap().sub(before)
 	t.Logf("%d reads, %d writes; %v", c.reads.Load(), c.writes.Load(), d)
-	if d.biases < 2 || d.revocations < 2 {
-		t.Fatalf("the bias did not flip: %v", d)
-	}
+	return d
 }
 
 // TestRWMutexCrossUnlock: the read lock is released by another goroutine
@@ -649,7 +666,10 @@ func TestRWMutexMisuse(t *testing.T) {
 
 // TestRWMutexMisuseAcrossCPUs: a legitimate RUnlock on another CPU than
 // its RLock is never reported, while the bias holds and many readers do
-// it; an extra RUnlock afterwards still is.
+// it; an extra RUnlock is, once a writer has drained the ledger (before
+// that, the CPUs where those readers entered have more locks than
+// unlocks, and an extra RUnlock there can go unseen, as the protocol
+// says).
 func TestRWMutexMisuseAcrossCPUs(t *testing.T) {
 	forceBias(t)
 	var m RWMutex
@@ -689,7 +709,12 @@ func TestRWMutexMisuseAcrossCPUs(t *testing.T) {
 		t.Fatalf("%d inside", in)
 	}
 	t.Logf("%v", rwSnap().sub(before))
+	m.Lock()
+	m.Unlock()
+	m.bias()
 	panicsWith(t, "an extra RUnlock", "RUnlock of unlocked rseq.RWMutex", m.RUnlock)
+	m.Lock()
+	m.Unlock()
 }
 
 // TestRWMutexPolicy walks the bias policy: the zero mutex biases on its
@@ -904,4 +929,54 @@ func BenchmarkRWMutexRevoke(b *testing.B) {
 		m.Lock()
 		m.Unlock()
 	}
+}
+
+// BenchmarkRWMutexMixed: 8 goroutines, one write in every; it reports the
+// bias flips per second of the run (the policy at work).
+func BenchmarkRWMutexMixed(b *testing.B) {
+	for _, every := range []int{0, 1000, 100, 10, 1} {
+		b.Run(fmt.Sprintf("every=%d", every), func(b *testing.B) {
+			var m RWMutex
+			var x int64
+			before := rwSnap()
+			start := time.Now()
+			b.SetParallelism(4)
+			b.RunParallel(func(pb *testing.PB) {
+				var sink int64
+				for i := 1; pb.Next(); i++ {
+					if every > 0 && i%every == 0 {
+						m.Lock()
+						x++
+						m.Unlock()
+					} else {
+						m.RLock()
+						sink += x
+						m.RUnlock()
+					}
+				}
+				_ = sink
+			})
+			d, s := rwSnap().sub(before), time.Since(start).Seconds()
+			b.ReportMetric(float64(d.biases)/s, "biases/s")
+			b.ReportMetric(float64(d.revocations)/s, "revocations/s")
+		})
+	}
+}
+
+func BenchmarkRWMutexPeek(b *testing.B) {
+	noBias(b)
+	for _, peek := range []bool{true, false, true, false} {
+		b.Run(fmt.Sprintf("peek=%v", peek), func(b *testing.B) {
+			rwPeek = peek
+			var m RWMutex
+			b.SetParallelism(4)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					m.RLock()
+					m.RUnlock()
+				}
+			})
+		})
+	}
+	rwPeek = true
 }
