@@ -186,7 +186,7 @@ func TestRWMutexExclusion(t *testing.T) {
 // writer updates one after the other are equal.
 func TestRWMutexHammer(t *testing.T) {
 	logEngine(t)
-	d := rwHammer(t)
+	d := rwHammer(t, nil)
 	if d.biases < 2 || d.revocations < 2 {
 		t.Fatalf("the bias did not flip: %v", d)
 	}
@@ -194,8 +194,10 @@ func TestRWMutexHammer(t *testing.T) {
 
 // rwHammer is TestRWMutexHammer's body; it returns the policy's counts.
 // The readers and writers run until the flipper has flipped the bias
-// scale(2000) times and they have done scale(20000) reads.
-func rwHammer(t *testing.T) rwCounts {
+// scale(2000) times, they have done scale(20000) reads, and done (if not
+// nil) is true of the counts so far, or for at most 10 seconds past the
+// first two.
+func rwHammer(t *testing.T, done func(rwCounts) bool) rwCounts {
 	forceBias(t)
 	flipFast(t)
 	before := rwSnap()
@@ -207,7 +209,18 @@ func rwHammer(t *testing.T) rwCounts {
 	go func() { // the flipper: bias, let readers in, revoke
 		defer flips.Done()
 		defer stop.Store(true)
-		for i := 0; i < scale(2000) || c.reads.Load() < int64(scale(20000)); i++ {
+		var deadline time.Time
+		for i := 0; ; i++ {
+			if i >= scale(2000) && c.reads.Load() >= int64(scale(20000)) {
+				if done == nil || done(rwSnap().sub(before)) {
+					break
+				}
+				if deadline.IsZero() {
+					deadline = time.Now().Add(10 * time.Second)
+				} else if time.Now().After(deadline) {
+					break
+				}
+			}
 			m.bias()
 			for range 4 {
 				runtime.Gosched() // let readers in
