@@ -38,7 +38,11 @@ func (c *rwChecker) read(t *testing.T, yield bool) {
 	c.readers.Add(-1)
 }
 
-func (c *rwChecker) write(t *testing.T, yield bool) {
+func (c *rwChecker) write(t *testing.T, yield bool) { c.writeFor(t, yield, 0) }
+
+// writeFor is write, sleeping for d between the two words' updates (if d
+// > 0): a long write, which a reader that slipped in is likely to see.
+func (c *rwChecker) writeFor(t *testing.T, yield bool, d time.Duration) {
 	if w := c.writers.Add(1); w != 1 {
 		t.Errorf("%d writers inside", w)
 	}
@@ -48,6 +52,9 @@ func (c *rwChecker) write(t *testing.T, yield bool) {
 	c.a++
 	if yield {
 		runtime.Gosched()
+	}
+	if d > 0 {
+		time.Sleep(d)
 	}
 	c.b = c.a
 	c.writes.Add(1)
@@ -226,7 +233,7 @@ func rwHammer(t *testing.T, done func(rwCounts) bool) rwCounts {
 				runtime.Gosched() // let readers in
 			}
 			m.Lock()
-			c.write(t, false)
+			c.writeFor(t, false, 20*time.Microsecond) // a reader that slipped in overlaps it
 			m.Unlock()
 			if t.Failed() {
 				return
