@@ -11,16 +11,16 @@ import (
 
 // # Protocol
 //
-// An RWMutex is reader-biased with revocation (BRAVO: Dice and Kogan,
-// "BRAVO — Biased Locking for Reader-Writer Locks", USENIX ATC 2019), with
-// per-CPU counts where BRAVO has a table of visible readers, and with a
-// bias policy of its own (below).
+// An RWMutex is reader-biased with revocation, after BRAVO (Dice and
+// Kogan, "BRAVO: Biased Locking for Reader-Writer Locks", USENIX ATC
+// 2019), with per-CPU counts where BRAVO has a table of visible readers,
+// and with a bias policy of its own (below).
 //
 // State. m.rw, a sync.RWMutex, is the writers' lock, and the readers' lock
 // while the mutex is not biased. m.mode says how readers get in:
 //
-//	check (0, the zero value)  readers take m.rw; the next one decides
-//	                           whether to bias (policy, below)
+//	check (0, the zero value)  as unbiased; the next reader to arrive
+//	                           decides whether to bias (policy, below)
 //	unbiased                   readers take m.rw
 //	biased                     readers count themselves in per-CPU memory
 //	revoking                   a writer is taking the bias back: readers
@@ -30,7 +30,7 @@ import (
 // The ledger, allocated the first time the mutex is biased and kept until
 // the mutex is unreachable, is a 4-word object of DefaultSlab(ByCPU): per
 // CPU, lock (readers that entered there), unlock (readers that left
-// there), base (a hint for misuse detection, below), one spare word. lock
+// there), base (a hint for misuse detection, below) and a spare word. lock
 // and unlock only grow (modulo 2^64); a reader may leave on another CPU
 // than the one it entered on, so only the sums over CPUs mean something.
 //
@@ -38,67 +38,72 @@ import (
 // and the biased side {biased, revoking} only while m.rw is held for
 // writing and no reader holds the lock, of either kind:
 //   - bias (unbiased side -> biased) runs under m.rw.Lock: no m.rw reader
-//     holds, and no per-CPU reader does (none can validate, below, while
-//     mode is not biased);
+//     holds, and no per-CPU reader does (none validates while mode is not
+//     biased, below);
 //   - revoke (biased -> revoking -> unbiased) runs under m.rw.Lock and
 //     stores unbiased only after the ledger showed no per-CPU reader inside;
-//   - a failed TryLock goes revoking -> biased, the timer and the elected
-//     checker unbiased <-> check: each stays on its side.
+//   - a TryLock that finds a reader inside goes back revoking -> biased;
+//     the timer and the policy move unbiased <-> check: each stays on its
+//     side.
 // So for a goroutine that holds the read lock, mode is on the biased side
 // exactly when its read lock is a per-CPU one, and RUnlock tells which kind
 // to release by loading mode, without a token (sync.RWMutex's API has
-// none).
+// none, so a reader cannot carry one from RLock to RUnlock as BRAVO's do).
 //
 // Reader, RLock. If mode is biased: add 1 to lock[this CPU] (PerCPU.Add, a
 // restartable sequence), then load mode. Still biased: the read lock is
-// held. Otherwise back out: add 1 to unlock[this CPU] and, if mode is
-// revoking, wake the writer (this back-out may be what it waits for). The
-// slow path: m.rw.RLock, then load mode, which cannot change to or from
-// the biased side while we hold m.rw (I). Unbiased side: the read lock is
-// held (for check, after the policy decision). Biased side: m.rw.RUnlock
-// and take the per-CPU path again.
+// held ("validated"). Otherwise back out: add 1 to unlock[this CPU] and, if
+// mode is revoking, wake the writer (this back-out may be what it waits
+// for). If mode is on the unbiased side: m.rw.RLock, then load mode, which
+// cannot cross sides while we hold m.rw (I). Unbiased side: the read lock
+// is held. Biased side (biased meanwhile): m.rw.RUnlock and take the
+// per-CPU path.
 //
 // Reader, RUnlock. Load mode. Biased side: add 1 to unlock[this CPU], then
 // if mode is revoking wake the writer. Unbiased side: m.rw.RUnlock.
 //
 // Writer, Lock: m.rw.Lock (which excludes the m.rw readers and the other
-// writers, and makes new m.rw readers wait), count the write (m.writes,
-// under m.rw), then, if mode is biased, revoke: store mode = revoking,
-// FenceAll, and wait until the ledger shows no reader inside: sum every
-// CPU's unlock counts U, then every CPU's lock counts L; L == U means none
-// is inside. Then mode = unbiased, and the inhibit window starts.
-// Unlock: m.rw.Unlock. While the mutex is unbiased a writer is therefore
-// sync.RWMutex's writer plus one load of mode: no fence, no per-CPU memory.
+// writers, and makes new m.rw readers wait), note the write (m.wrote: a
+// load, and a store once per window), then, if mode is biased, revoke:
+// store mode = revoking, FenceAll, and wait until the ledger shows no
+// reader inside: sum every CPU's unlock counts U, then every CPU's lock
+// counts L; L == U means none is inside. Then mode = unbiased, and the
+// inhibit window starts. Unlock: m.rw.Unlock. While the mutex is unbiased a
+// writer is sync.RWMutex's writer plus two loads: no fence, no per-CPU
+// memory.
 //
 // Why a reader that validated is seen by the revoking writer. The reader
 // stores (its add) then loads mode; the writer stores mode then loads the
-// counts: Dekker's pattern. FenceAll (membarrier RSEQ) makes it hold
-// without a fence in the reader: it returns only after every CPU running a
-// thread of the process has passed a full barrier, and it aborts a section
-// in progress there, which restarts from the top after the barrier. So the
-// reader's add commits either before its CPU's barrier, and the writer's
-// loads after FenceAll see it, or after it, and then the reader's later
-// load of mode (program order, after the commit) sees revoking. A reader
-// that validated (loaded biased after its add) is therefore counted in L,
-// and its RUnlock adds to U later: the writer waits for it. Why L == U
-// proves no reader inside: every unlock the writer read in U follows its
-// lock (same reader), which committed earlier and is thus in L, read after
-// U; a reader inside is in L and not in U. (One signed count per CPU would
-// not do: a reader backing out can add to a CPU already summed and take
-// from one not yet summed, and hide a reader that is inside.)
+// counts: Dekker's pattern, which needs a store-load barrier on each side.
+// FenceAll (membarrier RSEQ) is the reader's: it returns only after every
+// CPU running a thread of the process has passed a full barrier, and it
+// aborts a section in progress there, which restarts from the top after
+// the barrier. So the reader's add commits either before its CPU's barrier,
+// and the writer's loads after FenceAll see it, or after it, and then the
+// reader's later load of mode (program order, after the commit) sees
+// revoking. (On x86-64 the barrier is what drains a commit still in the
+// store buffer while the reader's load of mode goes ahead; the writer's
+// side is its seq-cst store.) A reader that validated is therefore counted
+// in L, and its RUnlock adds to U later: the writer waits for it. Why
+// L == U proves no reader inside: every unlock the writer read in U
+// follows its lock (same reader), which committed earlier and is thus in
+// L, read after U; a reader inside is in L and not in U. (One signed count
+// per CPU would not do: a reader backing out can add to a CPU already
+// summed and take from one not yet summed, and hide a reader that is
+// inside.)
 //
 // Late adders. A reader can load mode = biased, be preempted, and commit
 // its add after the revocation finished. It then loads mode: on the
 // unbiased side it backs out (its add and back-out balance, whatever CPUs
 // they land on); if the mutex was biased again in between, it holds a
 // per-CPU read lock of the new biased period, legitimately: its data loads
-// come after that load, so after the rebias, which took m.rw.Lock after
-// the previous writer's Unlock; and the next revoking writer counts it by
-// the argument above. The ledger is never reset or freed while the mutex
-// is reachable, so a late add always lands in the ledger that counts.
+// come after that load of mode, so after the re-bias, which took m.rw.Lock
+// after the previous writer's Unlock; and the next revoking writer counts
+// it by the argument above. The ledger is never reset or freed while the
+// mutex is reachable, so a late add always lands in the ledger that counts.
 //
 // Waiting for readers to drain uses the ledger's gate (a mutex and a
-// condition variable) only during a revocation: the writer checks L == U
+// condition variable), only during a revocation: the writer checks L == U
 // under the gate and sleeps; a reader that leaves (or backs out) while
 // mode is revoking takes the gate and signals. A reader whose unlock the
 // writer's check missed takes the gate after the writer started to sleep,
@@ -107,58 +112,71 @@ import (
 // Fairness is sync.RWMutex's. A revoking writer holds m.rw, so new readers
 // queue on m.rw behind it (readers cannot starve writers); sync.RWMutex
 // admits the readers that queued behind one writer before the next writer
-// (writers cannot starve readers).
+// (writers cannot starve readers). The policy decision below is taken by a
+// reader before it holds anything, so a reader admitted by a writer's
+// Unlock never gives its place up.
 //
 // Bias policy. A revocation costs a fence of every CPU (microseconds); the
-// per-CPU path saves a few nanoseconds per read. BRAVO keeps the bias off
-// for N times what the last revocation cost (the inhibit window), so
-// revocations take at most 1/N of the time. Here the window is 16 times
-// the fence and count scan of the last revocation (at least 20µs), doubled
-// (up to 64 times that) each time a bias lasted less than the window it
-// followed, and when it ends (a timer moves unbiased to check) the next
-// reader re-biases only if no writer took the lock during the window;
-// otherwise it starts another window. So a write-heavy phase pays one
-// fence, then runs as a sync.RWMutex (a timer and one decision per
-// window), and a read phase gets the per-CPU path back one or two windows
-// after its last write. The re-bias is done by the reader that wins the
-// check -> unbiased compare-and-swap: it releases its read lock and takes
-// m.rw.Lock (not counted as a write) to switch. The zero RWMutex is in
-// check with no ledger: its first reader biases it.
+// per-CPU path saves some nanoseconds per read. BRAVO keeps the bias off
+// for N times what the last revocation cost (the inhibit window), so that
+// revocations take at most about 1/N of the time. Here (rwWindow) the
+// window is rwWindowFactor (16) times the fence and first count scan of
+// the revocation, at least rwWindowMin (20µs), and doubles, up to
+// rwWindowGrowth (64) times that, each time a bias was revoked before it
+// had lasted as long as the window before it (it did not pay for its
+// revocation). When the window ends, a timer moves mode from unbiased to
+// check; the next reader to arrive wins the check -> unbiased
+// compare-and-swap and decides: if a writer came during the window
+// (m.wrote), the bias stays off and a new window starts (one timer, one
+// load); if none did, it biases: m.rw.Lock (not a write), mode = biased,
+// m.rw.Unlock, then the per-CPU path. So a write-heavy phase pays one
+// fence and then runs as a sync.RWMutex with a timer per window, a writer
+// alone never pays one, and a read phase gets the per-CPU path back one
+// or two windows after its last write. The zero RWMutex is in check with
+// no ledger: its first reader biases it. Taking m.rw.Lock to bias is why
+// recursive read locking (already forbidden with sync.RWMutex, where it
+// deadlocks when a writer arrives in between) can deadlock here even
+// without a writer at that moment.
 //
 // Memory ordering. x86-64 is TSO. On arm64 the engine commits every
 // section with a store-release (STLR) and its other loads and stores are
 // plain; sync/atomic operations are sequentially consistent (LDAR, STLR,
-// LDADDAL). The reader's add-then-load needs no ordering of its own
-// (FenceAll's barrier, above). A reader's loads of the protected data
-// come after its load of mode (LDAR: acquire), which read biased as
-// stored by a writer or re-biaser after its m.rw.Lock, so they see the
-// previous writer's stores. RUnlock's add commits with STLR (release), so
-// the reader's data loads are ordered before it; the writer loads the
-// counts with LDAR (acquire) before its own stores. The m.rw paths are
-// sync.RWMutex's.
+// LDADDAL). The reader's add-then-load needs no barrier of its own
+// (FenceAll's, above; on arm64 the commit STLR followed by the LDAR of mode
+// is ordered anyway). A reader's loads of the protected data come after
+// its load of mode (LDAR: acquire), which read biased as stored (STLR) by
+// a re-biaser after its m.rw.Lock, itself after the previous writer's
+// m.rw.Unlock: they see that writer's stores. RUnlock's add commits with
+// STLR (release), so the reader's data loads are ordered before it; the
+// writer loads the counts with LDAR (acquire), before its own stores to the
+// data. The m.rw paths are sync.RWMutex's.
 //
 // Misuse. Unlock of an m not locked for writing and RUnlock of an m not
 // locked for reading panic in the faulty call, before changing any state,
 // with a message naming rseq.RWMutex (sync.RWMutex throws an unrecoverable
-// fatal error instead). On the unbiased side RUnlock checks sync.RWMutex's
-// reader count first: 0 (or a writer pending and no reader) means no
-// reader holds, exactly the case in which sync.RWMutex detects it. On the
-// biased side RUnlock adds to unlock[c], then compares with lock[c] +
-// base[c] of the same CPU c: more unlocks there than locks (beyond base)
-// makes it sum U then L over every CPU, and if L < U this RUnlock had no
-// RLock: it adds 1 to lock (balancing the ledger again) and panics. If L
-// >= U the unlock matched a lock taken on another CPU: it adds 1 to
-// base[c], so that the imbalance costs one sum, not one per later RUnlock
-// there; every revocation sets base[c] = unlock[c] - lock[c] after the
-// drain. As with sync.RWMutex, an extra RUnlock while other readers hold
-// the lock (here: readers that entered on the same CPU) goes unseen; a
-// writer whose drain finds L < U panics then.
+// fatal error instead). Unlock and the unbiased side of RUnlock read
+// sync.RWMutex's reader count (found at start-up by reflection and checked
+// by a probe; without it they leave the detection to sync.RWMutex): 0 (or
+// a writer pending and no reader) in RUnlock means no reader holds, which
+// is exactly when sync.RWMutex detects it; not negative in Unlock means no
+// writer holds. On the biased side RUnlock, after its add to unlock[c],
+// compares with lock[c] + base[c] of the same CPU c: more unlocks there
+// than that makes it sum U then L over every CPU (as a writer does), and if
+// L < U this RUnlock had no RLock: it adds 1 to lock[c], balancing the
+// ledger again, and panics. If L >= U, the unlock matched a lock taken on
+// another CPU: it adds 1 to base[c], so that the imbalance costs one sum,
+// not one per later RUnlock there. Every revocation sets base[c] =
+// unlock[c] - lock[c] after the drain. As with sync.RWMutex, an extra
+// RUnlock goes unseen while other readers hold the lock (here: readers
+// that entered on that CPU, or, until the next revocation, readers that
+// entered there and left elsewhere); a writer whose drain finds L < U
+// panics then.
 //
 // Where rseq is not used (no engine, GORSEQ=off, race builds) the per-CPU
-// adds are the fallback's locked atomic operations, slower than
+// adds would be the fallback's locked operations, slower than
 // sync.RWMutex's read lock, so the mutex never biases: it is a
-// sync.RWMutex with these misuse checks. (Tests force the bias there to
-// run the protocol under the race detector.)
+// sync.RWMutex with the misuse checks above. (Tests force the bias there,
+// to run the protocol under the race detector.)
 
 // RWMutex is a reader/writer mutual exclusion lock, a drop-in replacement
 // for sync.RWMutex, whose readers touch only their own CPU's memory while
@@ -428,15 +446,13 @@ func (m *RWMutex) RUnlock() {
 		}
 		return
 	}
-	if rwCountOK && rwPeek {
+	if rwCountOK {
 		if c := atomic.LoadInt32((*int32)(unsafe.Add(unsafe.Pointer(&m.rw), rwCountOff))); c == 0 || c == -rwMaxReaders {
 			panic("rseq: RUnlock of unlocked rseq.RWMutex")
 		}
 	}
 	m.rw.RUnlock()
 }
-
-var rwPeek = true
 
 // suspect checks an unlock that found more unlocks than locks on its CPU.
 func (l *rwLedger) suspect(at int) {

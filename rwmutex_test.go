@@ -982,21 +982,3 @@ func BenchmarkRWMutexMixed(b *testing.B) {
 		})
 	}
 }
-
-func BenchmarkRWMutexPeek(b *testing.B) {
-	noBias(b)
-	for _, peek := range []bool{true, false, true, false} {
-		b.Run(fmt.Sprintf("peek=%v", peek), func(b *testing.B) {
-			rwPeek = peek
-			var m RWMutex
-			b.SetParallelism(4)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					m.RLock()
-					m.RUnlock()
-				}
-			})
-		})
-	}
-	rwPeek = true
-}
