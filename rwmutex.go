@@ -120,8 +120,9 @@ import (
 // per-CPU path saves some nanoseconds per read. BRAVO keeps the bias off
 // for N times what the last revocation cost (the inhibit window), so that
 // revocations take at most about 1/N of the time. Here (rwWindow) the
-// window is rwWindowFactor (16) times the fence and first count scan of
-// the revocation, at least rwWindowMin (20µs), and doubles, up to
+// window is rwWindowFactor (16) times what the last bias cycle cost: the
+// revocation's fence and first count scan, plus the bias it ended (its
+// m.rw.Lock wait included), at least rwWindowMin (20µs); it doubles, up to
 // rwWindowGrowth (64) times that, each time a bias was revoked before it
 // had lasted as long as the window before it (it did not pay for its
 // revocation). When the window ends, a timer moves mode from unbiased to
@@ -245,8 +246,9 @@ type rwLedger struct {
 	drained       sync.Cond // the writer sleeps here until readers drain
 	writerWaiting bool      // guarded by gate
 
-	timer    *time.Timer // moves mode unbiased -> check when the window ends
-	biasedAt time.Time   // under rw.Lock
+	timer    *time.Timer   // moves mode unbiased -> check when the window ends
+	biasedAt time.Time     // under rw.Lock
+	biasCost time.Duration // what the last bias took (m.rw.Lock wait included); under rw.Lock
 	window   atomic.Int64
 }
 
@@ -371,6 +373,7 @@ func (m *RWMutex) shouldBias() bool {
 // bias switches m to the per-CPU readers (allocating the ledger the first
 // time), unless another goroutine did it first.
 func (m *RWMutex) bias() {
+	t0 := time.Now()
 	m.rw.Lock()
 	if atomic.LoadUint32(&m.mode) < rwBiased {
 		l := m.led.Load()
@@ -381,6 +384,7 @@ func (m *RWMutex) bias() {
 		}
 		if l != nil {
 			l.biasedAt = time.Now()
+			l.biasCost = l.biasedAt.Sub(t0)
 			rwStats.biases.Add(1)
 			atomic.StoreUint32(&m.mode, rwBiased)
 		}
@@ -557,8 +561,9 @@ func (m *RWMutex) revoke(try bool) bool {
 		atomic.StoreUint64(l.word(cpu, rwBaseW), u-atomic.LoadUint64(l.word(cpu, rwLockW)))
 	}
 
-	// The inhibit window, which the revoking write does not count in.
-	w := rwWindow(time.Duration(l.window.Load()), cost, t0.Sub(l.biasedAt))
+	// The inhibit window, which the revoking write does not count in. The
+	// cost of a bias cycle: this revocation and the bias it ended.
+	w := rwWindow(time.Duration(l.window.Load()), cost+l.biasCost, t0.Sub(l.biasedAt))
 	if o := rwWindowOverride.Load(); o >= 0 {
 		w = time.Duration(o)
 	}
