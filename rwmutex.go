@@ -134,7 +134,10 @@ import (
 // fence and then runs as a sync.RWMutex with a timer per window, a writer
 // alone never pays one, and a read phase gets the per-CPU path back one
 // or two windows after its last write. The zero RWMutex is in check with
-// no ledger: its first reader biases it. Taking m.rw.Lock to bias is why
+// no ledger: its readers count themselves (an atomic add to m.wrote's
+// upper half) and the rwFirstReads-th (64th) biases it, so that a mutex
+// read only now and then (one per map entry, say) never allocates the
+// ledger. Taking m.rw.Lock to bias is why
 // recursive read locking (already forbidden with sync.RWMutex, where it
 // deadlocks when a writer arrives in between) can deadlock here even
 // without a writer at that moment.
@@ -194,18 +197,18 @@ import (
 // writer. Meanwhile readers and writers use an ordinary sync.RWMutex. See
 // the protocol at the top of rwmutex.go.
 //
-// The zero RWMutex is unlocked and ready. It takes 40 bytes; the first
-// time it is biased it allocates per-CPU memory (32 bytes per possible
-// CPU, in DefaultSlab(ByCPU)) and about 350 bytes of Go heap, both kept
-// until the RWMutex becomes unreachable. Where rseq is not used it never
-// biases. An RWMutex must not be copied after first use. As with
+// The zero RWMutex is unlocked and ready. It takes 40 bytes, and nothing
+// more until it is first biased (at its 64th read): then it allocates
+// per-CPU memory (32 bytes per possible CPU, in DefaultSlab(ByCPU)) and
+// about 360 bytes of Go heap, both kept until the RWMutex becomes
+// unreachable. Where rseq is not used it never biases. An RWMutex must not be copied after first use. As with
 // sync.RWMutex, a blocked Lock call excludes new readers from acquiring
 // the lock, and a lock may be released by another goroutine than the one
 // that acquired it.
 type RWMutex struct {
 	rw    sync.RWMutex // writers; readers while not biased
 	mode  uint32       // rwCheck, rwUnbiased, rwBiased, rwRevoking
-	wrote uint32       // a writer came during this inhibit window
+	wrote uint32       // bit 0: a writer came during this window; from bit 16: reads before the first bias
 	led   atomic.Pointer[rwLedger]
 }
 
@@ -230,6 +233,7 @@ const (
 	rwWindowFactor = 16 // window = factor × revocation cost
 	rwWindowMin    = 20 * time.Microsecond
 	rwWindowGrowth = 64 // the window grows to at most this × the base
+	rwFirstReads   = 64 // a fresh mutex biases at its rwFirstReads-th read
 )
 
 // rwLedger is the biased mode's state: per-CPU counts and what a
@@ -336,7 +340,7 @@ func (m *RWMutex) tryFast() bool {
 
 func (m *RWMutex) rlockSlow() {
 	for {
-		if atomic.LoadUint32(&m.mode) == rwCheck && atomic.CompareAndSwapUint32(&m.mode, rwCheck, rwUnbiased) && m.shouldBias() {
+		if atomic.LoadUint32(&m.mode) == rwCheck && m.shouldBias() {
 			m.bias()
 		} else {
 			m.rw.RLock()
@@ -351,16 +355,25 @@ func (m *RWMutex) rlockSlow() {
 	}
 }
 
-// shouldBias is the policy decision at the end of an inhibit window, made
-// by the one reader that moved mode from check to unbiased, before it
-// takes the lock. It starts another window when it says no.
+// shouldBias is the policy decision, taken by a reader that found mode =
+// check, before it holds anything. True: bias now.
 func (m *RWMutex) shouldBias() bool {
 	if !rwBiasAllowed() {
+		atomic.CompareAndSwapUint32(&m.mode, rwCheck, rwUnbiased)
 		return false
 	}
 	l := m.led.Load()
 	if l == nil {
-		return true // the first reader of a fresh mutex
+		// A fresh mutex: bias at its rwFirstReads-th read, so that one read
+		// now and then allocates nothing.
+		if atomic.AddUint32(&m.wrote, 1<<16)>>16 < rwFirstReads {
+			return false
+		}
+		return atomic.CompareAndSwapUint32(&m.mode, rwCheck, rwUnbiased)
+	}
+	// The end of an inhibit window: one reader decides.
+	if !atomic.CompareAndSwapUint32(&m.mode, rwCheck, rwUnbiased) {
+		return false
 	}
 	if atomic.LoadUint32(&m.wrote) != 0 { // a writer came during the window
 		atomic.StoreUint32(&m.wrote, 0)

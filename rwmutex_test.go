@@ -113,6 +113,14 @@ func (c rwCounts) String() string {
 
 func rwMode(m *RWMutex) uint32 { return atomic.LoadUint32(&m.mode) }
 
+// warm reads a fresh m as often as it takes the policy to bias it.
+func warm(m *RWMutex) {
+	for range rwFirstReads {
+		m.RLock()
+		m.RUnlock()
+	}
+}
+
 // readerCount is sync.RWMutex's count of m.rw (negative while a writer
 // holds or waits).
 func readerCount(t *testing.T, m *RWMutex) int32 {
@@ -329,10 +337,9 @@ func TestRWMutexRevokeMidBurst(t *testing.T) {
 	forceBias(t)
 	setWindow(t, time.Hour) // no re-bias behind the writer
 	var m RWMutex
-	m.RLock() // the zero mutex biases on its first reader
-	m.RUnlock()
+	warm(&m)
 	if rwMode(&m) != rwBiased {
-		t.Fatalf("mode %d after the first reader, want biased", rwMode(&m))
+		t.Fatalf("mode %d after %d reads, want biased", rwMode(&m), rwFirstReads)
 	}
 	const inside = 3
 	var c rwChecker
@@ -503,9 +510,8 @@ func TestRWMutexReaderHandoff(t *testing.T) {
 	forceBias(t)
 	setWindow(t, time.Hour) // the reader below waits on the sync.RWMutex side
 	var m RWMutex
-	m.RLock()
-	m.RUnlock() // biased now (if allowed): W1 revokes
-	m.Lock()    // W1
+	warm(&m) // biased now: W1 revokes
+	m.Lock() // W1
 	var order []string
 	var mu sync.Mutex
 	note := func(e string) { mu.Lock(); order = append(order, e); mu.Unlock() }
@@ -657,8 +663,7 @@ func TestRWMutexMisuse(t *testing.T) {
 				panicsWith(t, "Unlock of a fresh RWMutex", unlocked, m.Unlock)
 				panicsWith(t, "RUnlock of a fresh RWMutex", runlocked, m.RUnlock)
 			}
-			m.RLock()
-			m.RUnlock()
+			warm(&m)
 			if biased && rwMode(&m) != rwBiased {
 				t.Fatalf("mode %d, want biased", rwMode(&m))
 			}
@@ -737,8 +742,8 @@ func TestRWMutexMisuseAcrossCPUs(t *testing.T) {
 	m.Unlock()
 }
 
-// TestRWMutexPolicy walks the bias policy: the zero mutex biases on its
-// first reader; a writer revokes and opens an inhibit window during which
+// TestRWMutexPolicy walks the bias policy: the zero mutex biases at its
+// rwFirstReads-th read, not before; a writer revokes and opens an inhibit window during which
 // readers use sync.RWMutex; at the end of a window with a write the bias
 // stays off and a new window starts; at the end of one without, the next
 // reader biases again.
@@ -755,10 +760,17 @@ func TestRWMutexPolicy(t *testing.T) {
 	if m.led.Load() != nil {
 		t.Fatal("a writer allocated the ledger")
 	}
+	for i := 1; i < rwFirstReads; i++ {
+		m.RLock()
+		m.RUnlock()
+	}
+	if rwMode(&m) != rwCheck || m.led.Load() != nil {
+		t.Fatalf("biased (mode %d) after %d reads, before %d", rwMode(&m), rwFirstReads-1, rwFirstReads)
+	}
 	m.RLock()
 	m.RUnlock()
 	if rwMode(&m) != rwBiased {
-		t.Fatalf("mode %d after the first reader, want biased", rwMode(&m))
+		t.Fatalf("mode %d after %d reads, want biased", rwMode(&m), rwFirstReads)
 	}
 	m.Lock()
 	if rwMode(&m) != rwUnbiased {
@@ -852,8 +864,7 @@ func TestRWMutexSize(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
 	for i := range ms {
-		ms[i].RLock()
-		ms[i].RUnlock()
+		warm(&ms[i])
 	}
 	runtime.ReadMemStats(&ms1)
 	for i := range ms {
@@ -881,8 +892,7 @@ func TestRWMutexFreed(t *testing.T) {
 	before := s.Stats().Objects
 	for i := 0; i < 100; i++ {
 		m := new(RWMutex)
-		m.RLock()
-		m.RUnlock()
+		warm(m)
 		if i%2 == 0 {
 			m.Lock() // arms the timer
 			m.Unlock()
