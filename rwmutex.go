@@ -1,6 +1,7 @@
 package rseq
 
 import (
+	"math"
 	"reflect"
 	"runtime"
 	"sync"
@@ -234,7 +235,20 @@ const (
 	rwWindowMin    = 20 * time.Microsecond
 	rwWindowGrowth = 64 // the window grows to at most this × the base
 	rwFirstReads   = 64 // a fresh mutex biases at its rwFirstReads-th read
+	rwPollEvery    = 256 // readers look at the clock once in this many reads
 )
+
+// cheaprand is the runtime's per-thread pseudo-random generator (wyrand,
+// a few instructions): the cheapest way to pick one read in rwPollEvery.
+//
+//go:linkname cheaprand runtime.cheaprand
+func cheaprand() uint32
+
+// nanotime is the runtime's monotonic clock, without time.Now's wall
+// clock.
+//
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64
 
 // rwLedger is the biased mode's state: per-CPU counts and what a
 // revocation needs. Allocated when the mutex is first biased.
@@ -250,9 +264,10 @@ type rwLedger struct {
 	drained       sync.Cond // the writer sleeps here until readers drain
 	writerWaiting bool      // guarded by gate
 
-	timer    *time.Timer   // moves mode unbiased -> check when the window ends
+	deadline atomic.Int64  // nanotime at which the inhibit window ends
 	biasedAt time.Time     // under rw.Lock
 	biasCost time.Duration // what the last bias took (m.rw.Lock wait included); under rw.Lock
+	cost     time.Duration // the estimate of a bias cycle's cost; under rw.Lock
 	window   atomic.Int64
 }
 
@@ -306,13 +321,24 @@ func (m *RWMutex) RLock() {
 		}
 		m.backOut(l)
 	case rwUnbiased:
-		m.rw.RLock()
-		if atomic.LoadUint32(&m.mode) < rwBiased {
-			return
+		if cheaprand()%rwPollEvery != 0 || !m.windowOver() {
+			m.rw.RLock()
+			if atomic.LoadUint32(&m.mode) < rwBiased {
+				return
+			}
+			m.rw.RUnlock() // biased meanwhile
 		}
-		m.rw.RUnlock() // biased meanwhile
 	}
 	m.rlockSlow()
+}
+
+// windowOver is a reader's look at the clock, one read in rwPollEvery on
+// the unbiased side: if the inhibit window has ended, it moves mode to
+// check (the reader then decides, in rlockSlow).
+func (m *RWMutex) windowOver() bool {
+	l := m.led.Load()
+	return l != nil && nanotime() >= l.deadline.Load() &&
+		atomic.CompareAndSwapUint32(&m.mode, rwUnbiased, rwCheck)
 }
 
 // backOut undoes a per-CPU entry that did not validate.
@@ -358,11 +384,14 @@ func (m *RWMutex) rlockSlow() {
 // shouldBias is the policy decision, taken by a reader that found mode =
 // check, before it holds anything. True: bias now.
 func (m *RWMutex) shouldBias() bool {
+	l := m.led.Load()
 	if !rwBiasAllowed() {
+		if l != nil {
+			l.deadline.Store(math.MaxInt64)
+		}
 		atomic.CompareAndSwapUint32(&m.mode, rwCheck, rwUnbiased)
 		return false
 	}
-	l := m.led.Load()
 	if l == nil {
 		// A fresh mutex: bias at its rwFirstReads-th read, so that one read
 		// now and then allocates nothing.
@@ -377,37 +406,44 @@ func (m *RWMutex) shouldBias() bool {
 	}
 	if atomic.LoadUint32(&m.wrote) != 0 { // a writer came during the window
 		atomic.StoreUint32(&m.wrote, 0)
-		l.timer.Reset(time.Duration(l.window.Load()))
+		l.deadline.Store(nanotime() + l.window.Load())
 		return false
 	}
 	return true
 }
 
 // bias switches m to the per-CPU readers (allocating the ledger the first
-// time), unless another goroutine did it first.
+// time, before taking the lock), unless another goroutine did it first.
 func (m *RWMutex) bias() {
-	t0 := time.Now()
-	m.rw.Lock()
-	if atomic.LoadUint32(&m.mode) < rwBiased {
-		l := m.led.Load()
-		if l == nil {
-			if l = newLedger(m); l != nil {
-				m.led.Store(l)
-			}
-		}
-		if l != nil {
-			l.biasedAt = time.Now()
-			l.biasCost = l.biasedAt.Sub(t0)
-			rwStats.biases.Add(1)
-			atomic.StoreUint32(&m.mode, rwBiased)
+	var fresh *rwLedger
+	if m.led.Load() == nil {
+		if fresh = newLedger(); fresh == nil {
+			return // no memory: stay unbiased
 		}
 	}
+	t0 := time.Now()
+	m.rw.Lock()
+	l := m.led.Load()
+	if l == nil {
+		l, fresh = fresh, nil
+		m.led.Store(l)
+	}
+	if atomic.LoadUint32(&m.mode) < rwBiased {
+		l.biasedAt = time.Now()
+		l.biasCost = l.biasedAt.Sub(t0)
+		rwStats.biases.Add(1)
+		atomic.StoreUint32(&m.mode, rwBiased)
+	}
 	m.rw.Unlock()
+	if fresh != nil { // another goroutine published one first
+		fresh.clean.Stop()
+		freeRef(fresh.ref)
+	}
 }
 
 // newLedger allocates the per-CPU counts, or returns nil (and the mutex
 // stays unbiased) if no memory can be mapped.
-func newLedger(m *RWMutex) *rwLedger {
+func newLedger() *rwLedger {
 	s, err := DefaultSlab(ByCPU)
 	if err != nil {
 		return nil
@@ -424,10 +460,6 @@ func newLedger(m *RWMutex) *rwLedger {
 		ref:    r,
 	}
 	l.drained.L = &l.gate
-	l.timer = time.AfterFunc(time.Hour, func() {
-		atomic.CompareAndSwapUint32(&m.mode, rwUnbiased, rwCheck)
-	})
-	l.timer.Stop()
 	l.clean = runtime.AddCleanup(l, freeRef, r)
 	return l
 }
@@ -576,16 +608,29 @@ func (m *RWMutex) revoke(try bool) bool {
 
 	// The inhibit window, which the revoking write does not count in. The
 	// cost of a bias cycle: this revocation and the bias it ended.
-	w := rwWindow(time.Duration(l.window.Load()), cost+l.biasCost, t0.Sub(l.biasedAt))
+	l.cost = rwCost(l.cost, cost+l.biasCost)
+	w := rwWindow(time.Duration(l.window.Load()), l.cost, t0.Sub(l.biasedAt))
 	if o := rwWindowOverride.Load(); o >= 0 {
 		w = time.Duration(o)
 	}
 	l.window.Store(int64(w))
 	atomic.StoreUint32(&m.wrote, 0)
+	l.deadline.Store(nanotime() + int64(w))
 	rwStats.revocations.Add(1)
 	atomic.StoreUint32(&m.mode, rwUnbiased)
-	l.timer.Reset(w)
 	return true
+}
+
+// rwCost is the estimate of a bias cycle's cost after one that cost
+// sample, the previous estimate being prev (0: none): the sample, but at
+// most 4 × prev, so that one cycle stretched by a preempted thread does
+// not keep the bias off for long, while a lasting rise is followed within
+// a few cycles.
+func rwCost(prev, sample time.Duration) time.Duration {
+	if prev > 0 {
+		return min(sample, 4*prev)
+	}
+	return sample
 }
 
 // rwWindow is the inhibit window after a revocation that cost cost (fence

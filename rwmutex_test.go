@@ -566,6 +566,23 @@ func TestRWMutexReaderHandoff(t *testing.T) {
 	wg.Wait()
 }
 
+// endWindow waits for m's inhibit window to end, then reads m until a
+// reader has looked at the clock and decided (biased, or a new window).
+func endWindow(t *testing.T, m *RWMutex) {
+	t.Helper()
+	l := m.led.Load()
+	d := l.deadline.Load()
+	waitFor(t, func() bool { return nanotime() >= d })
+	for i := 0; i < 1000*rwPollEvery; i++ {
+		m.RLock()
+		m.RUnlock()
+		if rwMode(m) == rwBiased || l.deadline.Load() != d {
+			return
+		}
+	}
+	t.Fatalf("no reader decided in %d reads", 1000*rwPollEvery)
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	for start := time.Now(); !cond(); time.Sleep(100 * time.Microsecond) {
@@ -784,15 +801,11 @@ func TestRWMutexPolicy(t *testing.T) {
 	m.RUnlock()
 	m.Lock() // a write during the window
 	m.Unlock()
-	waitFor(t, func() bool { return rwMode(&m) == rwCheck })
-	m.RLock() // the window had a write: no bias, a new window
-	m.RUnlock()
+	endWindow(t, &m) // the window had a write: no bias, a new window
 	if rwMode(&m) != rwUnbiased {
 		t.Fatalf("mode %d after a window with a write, want unbiased", rwMode(&m))
 	}
-	waitFor(t, func() bool { return rwMode(&m) == rwCheck })
-	m.RLock() // this window had no write: bias
-	m.RUnlock()
+	endWindow(t, &m) // this window had no write: bias
 	if rwMode(&m) != rwBiased {
 		t.Fatalf("mode %d after a window without writes, want biased", rwMode(&m))
 	}
