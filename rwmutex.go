@@ -22,7 +22,7 @@ import (
 //
 //	check (0, the zero value)  as unbiased; the next reader to arrive
 //	                           decides whether to bias (policy, below)
-//	unbiased                   readers take m.rw
+//	unbiased                   readers take m.rw (the inhibit window)
 //	biased                     readers count themselves in per-CPU memory
 //	revoking                   a writer is taking the bias back: readers
 //	                           inside leave through the per-CPU counts,
@@ -44,8 +44,7 @@ import (
 //   - revoke (biased -> revoking -> unbiased) runs under m.rw.Lock and
 //     stores unbiased only after the ledger showed no per-CPU reader inside;
 //   - a TryLock that finds a reader inside goes back revoking -> biased;
-//     the timer and the policy move unbiased <-> check: each stays on its
-//     side.
+//     the policy moves unbiased <-> check: each stays on its side.
 // So for a goroutine that holds the read lock, mode is on the biased side
 // exactly when its read lock is a per-CPU one, and RUnlock tells which kind
 // to release by loading mode, without a token (sync.RWMutex's API has
@@ -117,31 +116,42 @@ import (
 // reader before it holds anything, so a reader admitted by a writer's
 // Unlock never gives its place up.
 //
-// Bias policy. A revocation costs a fence of every CPU (microseconds); the
-// per-CPU path saves some nanoseconds per read. BRAVO keeps the bias off
-// for N times what the last revocation cost (the inhibit window), so that
-// revocations take at most about 1/N of the time. Here (rwWindow) the
-// window is rwWindowFactor (16) times what the last bias cycle cost: the
-// revocation's fence and first count scan, plus the bias it ended (its
-// m.rw.Lock wait included), at least rwWindowMin (20µs); it doubles, up to
-// rwWindowGrowth (64) times that, each time a bias was revoked before it
-// had lasted as long as the window before it (it did not pay for its
-// revocation). When the window ends, a timer moves mode from unbiased to
-// check; the next reader to arrive wins the check -> unbiased
-// compare-and-swap and decides: if a writer came during the window
-// (m.wrote), the bias stays off and a new window starts (one timer, one
-// load); if none did, it biases: m.rw.Lock (not a write), mode = biased,
-// m.rw.Unlock, then the per-CPU path. So a write-heavy phase pays one
-// fence and then runs as a sync.RWMutex with a timer per window, a writer
-// alone never pays one, and a read phase gets the per-CPU path back one
-// or two windows after its last write. The zero RWMutex is in check with
-// no ledger: its readers count themselves (an atomic add to m.wrote's
-// upper half) and the rwFirstReads-th (64th) biases it, so that a mutex
-// read only now and then (one per map entry, say) never allocates the
-// ledger. Taking m.rw.Lock to bias is why
-// recursive read locking (already forbidden with sync.RWMutex, where it
-// deadlocks when a writer arrives in between) can deadlock here even
-// without a writer at that moment.
+// Bias policy. A revocation costs a fence of every CPU (microseconds) and
+// stalls the readers meanwhile; the per-CPU path saves some nanoseconds
+// per read. BRAVO keeps the bias off for N times what the last revocation
+// cost (the inhibit window), so that revocations take at most about 1/N
+// of the time. Here the window (rwWindow) is rwWindowFactor (16) times
+// what a bias cycle costs: the revocation's fence and first count scan,
+// plus the bias it ended (its m.rw.Lock wait included), estimated by
+// rwCost (one outlier, a thread preempted in the middle, counts at most 4
+// times the previous estimate), and at least rwWindowMin (20µs). It
+// doubles, up to rwWindowGrowth (64) times that, each time a bias was
+// revoked before it had lasted as long as the window before it (it did
+// not pay for its revocation), and falls back to the base when one did.
+//
+// The window ends at l.deadline. One read in rwPollEvery (256) on the
+// unbiased side, picked by the runtime's per-thread generator (cheaprand,
+// a few instructions), reads the clock before taking m.rw; past the
+// deadline it moves mode unbiased -> check. (A timer would need no work
+// from readers, but a Go timer fires only when a P schedules, which a
+// program whose Ps all run goroutines that never block does once per
+// preemption quantum, 10ms: a read phase would lose that much.) A reader
+// that finds check, before it holds anything, wins the check -> unbiased
+// compare-and-swap and decides: if a writer came since the window started
+// (m.wrote, which Lock sets with one load and, once per window, one store)
+// the bias stays off and a new window starts; if none did, it biases:
+// m.rw.Lock (not a write), mode = biased, m.rw.Unlock, then the per-CPU
+// path. So a write-heavy phase pays one fence and then runs as a
+// sync.RWMutex plus a clock read every 256 reads and a decision per window,
+// a writer alone never pays a fence, and a read phase gets the per-CPU
+// path back one or two windows after its last write. The zero RWMutex is
+// in check with no ledger: its readers count themselves (an atomic add to
+// m.wrote's upper half) and the rwFirstReads-th (64th) biases it, so that
+// a mutex read only now and then (one per map entry, say) never allocates
+// the ledger. Taking m.rw.Lock to bias is why recursive read locking
+// (already forbidden with sync.RWMutex, where it deadlocks when a writer
+// arrives in between) can deadlock here even without a writer at that
+// moment.
 //
 // Memory ordering. x86-64 is TSO. On arm64 the engine commits every
 // section with a store-release (STLR) and its other loads and stores are

@@ -841,6 +841,22 @@ func TestRWMutexWindow(t *testing.T) {
 	}
 }
 
+// TestRWMutexCost: the cost estimate follows the samples, but one outlier
+// moves it by at most 4 times.
+func TestRWMutexCost(t *testing.T) {
+	const us = time.Microsecond
+	for _, c := range []struct{ prev, sample, want time.Duration }{
+		{0, 10 * us, 10 * us},
+		{10 * us, 5 * us, 5 * us},
+		{10 * us, 30 * us, 30 * us},
+		{10 * us, 7 * time.Millisecond, 40 * us},
+	} {
+		if got := rwCost(c.prev, c.sample); got != c.want {
+			t.Errorf("rwCost(%v, %v) = %v, want %v", c.prev, c.sample, got, c.want)
+		}
+	}
+}
+
 // TestRWMutexNoBiasWithoutEngine: where rseq is not used the mutex never
 // biases (its per-CPU path would be the fallback's locked operations).
 func TestRWMutexNoBiasWithoutEngine(t *testing.T) {
