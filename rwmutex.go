@@ -243,8 +243,8 @@ const (
 const (
 	rwWindowFactor = 16 // window = factor × revocation cost
 	rwWindowMin    = 20 * time.Microsecond
-	rwWindowGrowth = 64 // the window grows to at most this × the base
-	rwFirstReads   = 64 // a fresh mutex biases at its rwFirstReads-th read
+	rwWindowGrowth = 64  // the window grows to at most this × the base
+	rwFirstReads   = 64  // a fresh mutex biases at its rwFirstReads-th read
 	rwPollEvery    = 256 // readers look at the clock once in this many reads
 )
 
