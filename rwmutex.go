@@ -22,6 +22,8 @@ import (
 //
 //	check (0, the zero value)  as unbiased; the next reader to arrive
 //	                           decides whether to bias (policy, below)
+//	plain                      readers take m.rw, for good (the bias is not
+//	                           allowed: no rseq)
 //	unbiased                   readers take m.rw (the inhibit window)
 //	biased                     readers count themselves in per-CPU memory
 //	revoking                   a writer is taking the bias back: readers
@@ -35,7 +37,7 @@ import (
 // and unlock only grow (modulo 2^64); a reader may leave on another CPU
 // than the one it entered on, so only the sums over CPUs mean something.
 //
-// Invariant I: m.mode moves between the unbiased side {check, unbiased}
+// Invariant I: m.mode moves between the unbiased side {check, plain, unbiased}
 // and the biased side {biased, revoking} only while m.rw is held for
 // writing and no reader holds the lock, of either kind:
 //   - bias (unbiased side -> biased) runs under m.rw.Lock: no m.rw reader
@@ -189,8 +191,9 @@ import (
 //
 // Where rseq is not used (no engine, GORSEQ=off, race builds) the per-CPU
 // adds would be the fallback's locked operations, slower than
-// sync.RWMutex's read lock, so the mutex never biases: it is a
-// sync.RWMutex with the misuse checks above. (Tests force the bias there,
+// sync.RWMutex's read lock, so the mutex never biases: its first reader
+// moves it to plain, and it is a sync.RWMutex with the misuse checks
+// above. (Tests force the bias there,
 // to run the protocol under the race detector.)
 
 // RWMutex is a reader/writer mutual exclusion lock, a drop-in replacement
@@ -218,7 +221,7 @@ import (
 // that acquired it.
 type RWMutex struct {
 	rw    sync.RWMutex // writers; readers while not biased
-	mode  uint32       // rwCheck, rwUnbiased, rwBiased, rwRevoking
+	mode  uint32       // rwCheck, rwPlain, rwUnbiased, rwBiased, rwRevoking
 	wrote uint32       // bit 0: a writer came during this window; from bit 16: reads before the first bias
 	led   atomic.Pointer[rwLedger]
 }
@@ -226,6 +229,7 @@ type RWMutex struct {
 // Modes (m.mode). The unbiased side is below rwBiased.
 const (
 	rwCheck    = iota // unbiased; the next reader decides whether to bias
+	rwPlain           // unbiased for good: the bias is not allowed here
 	rwUnbiased        // unbiased, within the inhibit window
 	rwBiased          // readers use the ledger
 	rwRevoking        // a writer drains the ledger
@@ -330,6 +334,9 @@ func (m *RWMutex) RLock() {
 			return
 		}
 		m.backOut(l)
+	case rwPlain:
+		m.rw.RLock() // mode cannot change any more
+		return
 	case rwUnbiased:
 		if cheaprand()%rwPollEvery != 0 || !m.windowOver() {
 			m.rw.RLock()
@@ -396,10 +403,12 @@ func (m *RWMutex) rlockSlow() {
 func (m *RWMutex) shouldBias() bool {
 	l := m.led.Load()
 	if !rwBiasAllowed() {
-		if l != nil {
+		if l == nil {
+			atomic.CompareAndSwapUint32(&m.mode, rwCheck, rwPlain)
+		} else { // tests change the policy: stay unbiased, but as it was
 			l.deadline.Store(math.MaxInt64)
+			atomic.CompareAndSwapUint32(&m.mode, rwCheck, rwUnbiased)
 		}
-		atomic.CompareAndSwapUint32(&m.mode, rwCheck, rwUnbiased)
 		return false
 	}
 	if l == nil {
