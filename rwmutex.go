@@ -279,7 +279,7 @@ type rwLedger struct {
 	writerWaiting bool      // guarded by gate
 
 	deadline atomic.Int64  // nanotime at which the inhibit window ends
-	biasedAt time.Time     // under rw.Lock
+	biasedAt int64         // nanotime of the last bias; under rw.Lock
 	biasCost time.Duration // what the last bias took (m.rw.Lock wait included); under rw.Lock
 	cost     time.Duration // the estimate of a bias cycle's cost; under rw.Lock
 	window   atomic.Int64
@@ -440,7 +440,7 @@ func (m *RWMutex) bias() {
 			return // no memory: stay unbiased
 		}
 	}
-	t0 := time.Now()
+	t0 := nanotime()
 	m.rw.Lock()
 	l := m.led.Load()
 	if l == nil {
@@ -448,8 +448,8 @@ func (m *RWMutex) bias() {
 		m.led.Store(l)
 	}
 	if atomic.LoadUint32(&m.mode) < rwBiased {
-		l.biasedAt = time.Now()
-		l.biasCost = l.biasedAt.Sub(t0)
+		l.biasedAt = nanotime()
+		l.biasCost = time.Duration(l.biasedAt - t0)
 		rwStats.biases.Add(1)
 		atomic.StoreUint32(&m.mode, rwBiased)
 	}
@@ -591,7 +591,7 @@ func (m *RWMutex) TryLock() bool {
 // try, it gives up (and restores the bias) if a reader is inside.
 func (m *RWMutex) revoke(try bool) bool {
 	l := m.led.Load()
-	t0 := time.Now()
+	t0 := nanotime()
 	atomic.StoreUint32(&m.mode, rwRevoking)
 	FenceAll()
 	l.gate.Lock()
@@ -599,7 +599,7 @@ func (m *RWMutex) revoke(try bool) bool {
 	for {
 		in := l.inside()
 		if cost == 0 {
-			cost = max(time.Since(t0), 1)
+			cost = max(time.Duration(nanotime()-t0), 1)
 		}
 		if in == 0 {
 			break
@@ -628,7 +628,7 @@ func (m *RWMutex) revoke(try bool) bool {
 	// The inhibit window, which the revoking write does not count in. The
 	// cost of a bias cycle: this revocation and the bias it ended.
 	l.cost = rwCost(l.cost, cost+l.biasCost)
-	w := rwWindow(time.Duration(l.window.Load()), l.cost, t0.Sub(l.biasedAt))
+	w := rwWindow(time.Duration(l.window.Load()), l.cost, time.Duration(t0-l.biasedAt))
 	if o := rwWindowOverride.Load(); o >= 0 {
 		w = time.Duration(o)
 	}
