@@ -326,25 +326,23 @@ func (l *rwLedger) word(cpu int, w uintptr) *uint64 {
 // locking: a blocked Lock call excludes new readers, and so does the
 // mutex itself for a moment when it switches to biased mode.
 func (m *RWMutex) RLock() {
-	switch atomic.LoadUint32(&m.mode) {
-	case rwBiased:
+	md := atomic.LoadUint32(&m.mode)
+	if md == rwBiased { // first: the path that must be fast
 		l := m.led.Load()
 		l.p.Add(Current, l.off+rwLockW, 1)
 		if atomic.LoadUint32(&m.mode) == rwBiased {
 			return
 		}
 		m.backOut(l)
-	case rwPlain:
+	} else if md == rwPlain {
 		m.rw.RLock() // mode cannot change any more
 		return
-	case rwUnbiased:
-		if cheaprand()%rwPollEvery != 0 || !m.windowOver() {
-			m.rw.RLock()
-			if atomic.LoadUint32(&m.mode) < rwBiased {
-				return
-			}
-			m.rw.RUnlock() // biased meanwhile
+	} else if md == rwUnbiased && (cheaprand()%rwPollEvery != 0 || !m.windowOver()) {
+		m.rw.RLock()
+		if atomic.LoadUint32(&m.mode) < rwBiased {
+			return
 		}
+		m.rw.RUnlock() // biased meanwhile
 	}
 	m.rlockSlow()
 }
@@ -506,7 +504,8 @@ func (m *RWMutex) RUnlock() {
 	if atomic.LoadUint32(&m.mode) >= rwBiased {
 		l := m.led.Load()
 		v, at, _ := l.p.Add(Current, l.off+rwUnlockW, 1)
-		if int64(uint64(v)-atomic.LoadUint64(l.word(at, rwLockW))-atomic.LoadUint64(l.word(at, rwBaseW))) > 0 {
+		b := unsafe.Add(l.base, uintptr(at)*l.stride) // this object in block at
+		if int64(uint64(v)-atomic.LoadUint64((*uint64)(b))-atomic.LoadUint64((*uint64)(unsafe.Add(b, rwBaseW)))) > 0 {
 			l.suspect(at)
 		}
 		if atomic.LoadUint32(&m.mode) == rwRevoking {
