@@ -155,6 +155,42 @@ probed:
 	CMPQ	R8, blocks_lim(BX); \
 	JAE	slow
 
+// EXITS(v, i, s): the one exit tail of a primitive that returns (val, id,
+// st) at val+v(FP), id+i(FP) and st+s(FP). Entered at out with R8 = val,
+// CX = id and R10 = the status, or at one of the labels, which set them:
+// fail and corrupt keep R8 (the value found, the count), wrong keeps CX (the
+// index the thread is on), the others report no value and index -1. The
+// abort handler (abort_ip, right after the signature) is the instruction
+// after SIGNATURE. Clobbers R8, CX, R10.
+#define EXITS(v, i, s) \
+out: \
+	MOVQ	R8, val+v(FP); \
+	MOVQ	CX, id+i(FP); \
+	MOVQ	R10, st+s(FP); \
+	RET; \
+fail: \
+	MOVQ	$const_stFailed, R10; \
+	JMP	out; \
+corrupt: \
+	MOVQ	$const_stCorrupt, R10; \
+	JMP	out; \
+wrong: \
+	XORL	R8, R8; \
+	MOVQ	$const_stWrongCPU, R10; \
+	JMP	out; \
+unreg: \
+	MOVQ	$const_stUnregistered, R10; \
+	JMP	none; \
+divert: \
+	MOVQ	$const_stDiverted, R10; \
+	JMP	none; \
+	SIGNATURE; \
+	MOVQ	$const_stAborted, R10; \
+none: \
+	XORL	R8, R8; \
+	MOVQ	$-1, CX; \
+	JMP	out
+
 // func rsAdd(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 // *(block+off) += delta; val = the new value.
 // Registers: AX area, BX s, SI want, DI off, R9 delta, CX index, DX block,
@@ -177,31 +213,8 @@ TEXT ·rsAdd(SB), NOSPLIT, $0-56
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
 	COUNT(R11)
-	MOVQ	R8, val+32(FP)
-	MOVQ	CX, id+40(FP)
-	MOVQ	$const_stCommitted, st+48(FP)
-	RET
-unreg:
-	MOVQ	$0, val+32(FP)
-	MOVQ	$-1, id+40(FP)
-	MOVQ	$const_stUnregistered, st+48(FP)
-	RET
-wrong:
-	MOVQ	$0, val+32(FP)
-	MOVQ	CX, id+40(FP)
-	MOVQ	$const_stWrongCPU, st+48(FP)
-	RET
-divert:
-	MOVQ	$0, val+32(FP)
-	MOVQ	$-1, id+40(FP)
-	MOVQ	$const_stDiverted, st+48(FP)
-	RET
-	SIGNATURE
-	// abort_ip: the kernel moved us here from inside the section.
-	MOVQ	$0, val+32(FP)
-	MOVQ	$-1, id+40(FP)
-	MOVQ	$const_stAborted, st+48(FP)
-	RET
+	MOVQ	$const_stCommitted, R10
+	EXITS(32, 40, 48)
 	MARK_END
 
 // func rsCAS(s *blocks, want int, off uintptr, old, nv uint64) (val uint64, id int, st int)
@@ -228,36 +241,8 @@ TEXT ·rsCAS(SB), NOSPLIT, $0-64
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
 	COUNT(R11)
-	MOVQ	R8, val+40(FP)
-	MOVQ	CX, id+48(FP)
-	MOVQ	$const_stCommitted, st+56(FP)
-	RET
-fail:
-	MOVQ	R8, val+40(FP)
-	MOVQ	CX, id+48(FP)
-	MOVQ	$const_stFailed, st+56(FP)
-	RET
-unreg:
-	MOVQ	$0, val+40(FP)
-	MOVQ	$-1, id+48(FP)
-	MOVQ	$const_stUnregistered, st+56(FP)
-	RET
-wrong:
-	MOVQ	$0, val+40(FP)
-	MOVQ	CX, id+48(FP)
-	MOVQ	$const_stWrongCPU, st+56(FP)
-	RET
-divert:
-	MOVQ	$0, val+40(FP)
-	MOVQ	$-1, id+48(FP)
-	MOVQ	$const_stDiverted, st+56(FP)
-	RET
-	SIGNATURE
-	// abort_ip
-	MOVQ	$0, val+40(FP)
-	MOVQ	$-1, id+48(FP)
-	MOVQ	$const_stAborted, st+56(FP)
-	RET
+	MOVQ	$const_stCommitted, R10
+	EXITS(40, 48, 56)
 	MARK_END
 
 // func rsCASGuarded(s *blocks, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
@@ -289,36 +274,8 @@ TEXT ·rsCASGuarded(SB), NOSPLIT, $0-80
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
 	COUNT(R11)
-	MOVQ	R8, val+56(FP)
-	MOVQ	CX, id+64(FP)
-	MOVQ	$const_stCommitted, st+72(FP)
-	RET
-fail:
-	MOVQ	R8, val+56(FP)
-	MOVQ	CX, id+64(FP)
-	MOVQ	$const_stFailed, st+72(FP)
-	RET
-unreg:
-	MOVQ	$0, val+56(FP)
-	MOVQ	$-1, id+64(FP)
-	MOVQ	$const_stUnregistered, st+72(FP)
-	RET
-wrong:
-	MOVQ	$0, val+56(FP)
-	MOVQ	CX, id+64(FP)
-	MOVQ	$const_stWrongCPU, st+72(FP)
-	RET
-divert:
-	MOVQ	$0, val+56(FP)
-	MOVQ	$-1, id+64(FP)
-	MOVQ	$const_stDiverted, st+72(FP)
-	RET
-	SIGNATURE
-	// abort_ip
-	MOVQ	$0, val+56(FP)
-	MOVQ	$-1, id+64(FP)
-	MOVQ	$const_stAborted, st+72(FP)
-	RET
+	MOVQ	$const_stCommitted, R10
+	EXITS(56, 64, 72)
 	MARK_END
 
 // func rsPop(s *blocks, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int)
@@ -353,41 +310,9 @@ TEXT ·rsPop(SB), NOSPLIT, $0-64
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
 	COUNT(R11)
-	MOVQ	R13, val+40(FP)
-	MOVQ	CX, id+48(FP)
-	MOVQ	$const_stCommitted, st+56(FP)
-	RET
-fail:
-	MOVQ	$0, val+40(FP)
-	MOVQ	CX, id+48(FP)
-	MOVQ	$const_stFailed, st+56(FP)
-	RET
-corrupt:
-	MOVQ	R8, val+40(FP)
-	MOVQ	CX, id+48(FP)
-	MOVQ	$const_stCorrupt, st+56(FP)
-	RET
-unreg:
-	MOVQ	$0, val+40(FP)
-	MOVQ	$-1, id+48(FP)
-	MOVQ	$const_stUnregistered, st+56(FP)
-	RET
-wrong:
-	MOVQ	$0, val+40(FP)
-	MOVQ	CX, id+48(FP)
-	MOVQ	$const_stWrongCPU, st+56(FP)
-	RET
-divert:
-	MOVQ	$0, val+40(FP)
-	MOVQ	$-1, id+48(FP)
-	MOVQ	$const_stDiverted, st+56(FP)
-	RET
-	SIGNATURE
-	// abort_ip
-	MOVQ	$0, val+40(FP)
-	MOVQ	$-1, id+48(FP)
-	MOVQ	$const_stAborted, st+56(FP)
-	RET
+	MOVQ	R13, R8
+	MOVQ	$const_stCommitted, R10
+	EXITS(40, 48, 56)
 	MARK_END
 
 // func rsPush(s *blocks, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int)
@@ -422,41 +347,8 @@ TEXT ·rsPush(SB), NOSPLIT, $0-72
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
 	COUNT(R11)
-	MOVQ	R8, val+48(FP)
-	MOVQ	CX, id+56(FP)
-	MOVQ	$const_stCommitted, st+64(FP)
-	RET
-fail:
-	MOVQ	R8, val+48(FP)
-	MOVQ	CX, id+56(FP)
-	MOVQ	$const_stFailed, st+64(FP)
-	RET
-corrupt:
-	MOVQ	R8, val+48(FP)
-	MOVQ	CX, id+56(FP)
-	MOVQ	$const_stCorrupt, st+64(FP)
-	RET
-unreg:
-	MOVQ	$0, val+48(FP)
-	MOVQ	$-1, id+56(FP)
-	MOVQ	$const_stUnregistered, st+64(FP)
-	RET
-wrong:
-	MOVQ	$0, val+48(FP)
-	MOVQ	CX, id+56(FP)
-	MOVQ	$const_stWrongCPU, st+64(FP)
-	RET
-divert:
-	MOVQ	$0, val+48(FP)
-	MOVQ	$-1, id+56(FP)
-	MOVQ	$const_stDiverted, st+64(FP)
-	RET
-	SIGNATURE
-	// abort_ip
-	MOVQ	$0, val+48(FP)
-	MOVQ	$-1, id+56(FP)
-	MOVQ	$const_stAborted, st+64(FP)
-	RET
+	MOVQ	$const_stCommitted, R10
+	EXITS(48, 56, 64)
 	MARK_END
 
 // func rsCopy(s *blocks, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int)
@@ -509,36 +401,9 @@ copied:
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
 	COUNT(R11)
-	MOVQ	R9, val+64(FP)
-	MOVQ	CX, id+72(FP)
-	MOVQ	$const_stCommitted, st+80(FP)
-	RET
-fail:
-	MOVQ	R8, val+64(FP)
-	MOVQ	CX, id+72(FP)
-	MOVQ	$const_stFailed, st+80(FP)
-	RET
-unreg:
-	MOVQ	$0, val+64(FP)
-	MOVQ	$-1, id+72(FP)
-	MOVQ	$const_stUnregistered, st+80(FP)
-	RET
-wrong:
-	MOVQ	$0, val+64(FP)
-	MOVQ	CX, id+72(FP)
-	MOVQ	$const_stWrongCPU, st+80(FP)
-	RET
-divert:
-	MOVQ	$0, val+64(FP)
-	MOVQ	$-1, id+72(FP)
-	MOVQ	$const_stDiverted, st+80(FP)
-	RET
-	SIGNATURE
-	// abort_ip
-	MOVQ	$0, val+64(FP)
-	MOVQ	$-1, id+72(FP)
-	MOVQ	$const_stAborted, st+80(FP)
-	RET
+	MOVQ	R9, R8
+	MOVQ	$const_stCommitted, R10
+	EXITS(64, 72, 80)
 	MARK_END
 
 // Fast entry points. Each finishes its operation: what its section cannot

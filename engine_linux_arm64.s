@@ -220,6 +220,42 @@ probed:
 	CMP	R10, R1; \
 	BHS	slow
 
+// EXITS(v, i, s): the one exit tail of a primitive that returns (val, id,
+// st) at val+v(FP), id+i(FP) and st+s(FP). Entered at out with R8 = val,
+// R6 = id and R1 = the status, or at one of the labels, which set them:
+// fail and corrupt keep R8 (the value found, the count), wrong keeps R6 (the
+// index the thread is on), the others report no value and index -1. The
+// abort handler (abort_ip, right after the signature) is the instruction
+// after SIGNATURE. Clobbers R1, R6, R8.
+#define EXITS(v, i, s) \
+out: \
+	MOVD	R8, val+v(FP); \
+	MOVD	R6, id+i(FP); \
+	MOVD	R1, st+s(FP); \
+	RET; \
+fail: \
+	MOVD	$const_stFailed, R1; \
+	JMP	out; \
+corrupt: \
+	MOVD	$const_stCorrupt, R1; \
+	JMP	out; \
+wrong: \
+	MOVD	ZR, R8; \
+	MOVD	$const_stWrongCPU, R1; \
+	JMP	out; \
+unreg: \
+	MOVD	$const_stUnregistered, R1; \
+	JMP	none; \
+divert: \
+	MOVD	$const_stDiverted, R1; \
+	JMP	none; \
+	SIGNATURE; \
+	MOVD	$const_stAborted, R1; \
+none: \
+	MOVD	ZR, R8; \
+	MOVD	$-1, R6; \
+	JMP	out
+
 // func rsAdd(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 // *(block+off) += delta; val = the new value.
 // Registers: R5 delta.
@@ -241,39 +277,8 @@ TEXT ·rsAdd(SB), NOSPLIT, $0-56
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
 	COUNT
-	MOVD	R8, val+32(FP)
-	MOVD	R6, id+40(FP)
 	MOVD	$const_stCommitted, R1
-	MOVD	R1, st+48(FP)
-	RET
-unreg:
-	MOVD	ZR, val+32(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+40(FP)
-	MOVD	$const_stUnregistered, R1
-	MOVD	R1, st+48(FP)
-	RET
-wrong:
-	MOVD	ZR, val+32(FP)
-	MOVD	R6, id+40(FP)
-	MOVD	$const_stWrongCPU, R1
-	MOVD	R1, st+48(FP)
-	RET
-divert:
-	MOVD	ZR, val+32(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+40(FP)
-	MOVD	$const_stDiverted, R1
-	MOVD	R1, st+48(FP)
-	RET
-	SIGNATURE
-	// abort_ip: the kernel moved us here from inside the section.
-	MOVD	ZR, val+32(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+40(FP)
-	MOVD	$const_stAborted, R1
-	MOVD	R1, st+48(FP)
-	RET
+	EXITS(32, 40, 48)
 	MARK_END
 
 // func rsCAS(s *blocks, want int, off uintptr, old, nv uint64) (val uint64, id int, st int)
@@ -299,45 +304,8 @@ TEXT ·rsCAS(SB), NOSPLIT, $0-64
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
 	COUNT
-	MOVD	R8, val+40(FP)
-	MOVD	R6, id+48(FP)
 	MOVD	$const_stCommitted, R1
-	MOVD	R1, st+56(FP)
-	RET
-fail:
-	MOVD	R8, val+40(FP)
-	MOVD	R6, id+48(FP)
-	MOVD	$const_stFailed, R1
-	MOVD	R1, st+56(FP)
-	RET
-unreg:
-	MOVD	ZR, val+40(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+48(FP)
-	MOVD	$const_stUnregistered, R1
-	MOVD	R1, st+56(FP)
-	RET
-wrong:
-	MOVD	ZR, val+40(FP)
-	MOVD	R6, id+48(FP)
-	MOVD	$const_stWrongCPU, R1
-	MOVD	R1, st+56(FP)
-	RET
-divert:
-	MOVD	ZR, val+40(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+48(FP)
-	MOVD	$const_stDiverted, R1
-	MOVD	R1, st+56(FP)
-	RET
-	SIGNATURE
-	// abort_ip
-	MOVD	ZR, val+40(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+48(FP)
-	MOVD	$const_stAborted, R1
-	MOVD	R1, st+56(FP)
-	RET
+	EXITS(40, 48, 56)
 	MARK_END
 
 // func rsCASGuarded(s *blocks, want int, off uintptr, old, nv uint64, guard *uint64, gval uint64) (val uint64, id int, st int)
@@ -369,45 +337,8 @@ TEXT ·rsCASGuarded(SB), NOSPLIT, $0-80
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
 	COUNT
-	MOVD	R8, val+56(FP)
-	MOVD	R6, id+64(FP)
 	MOVD	$const_stCommitted, R1
-	MOVD	R1, st+72(FP)
-	RET
-fail:
-	MOVD	R8, val+56(FP)
-	MOVD	R6, id+64(FP)
-	MOVD	$const_stFailed, R1
-	MOVD	R1, st+72(FP)
-	RET
-unreg:
-	MOVD	ZR, val+56(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+64(FP)
-	MOVD	$const_stUnregistered, R1
-	MOVD	R1, st+72(FP)
-	RET
-wrong:
-	MOVD	ZR, val+56(FP)
-	MOVD	R6, id+64(FP)
-	MOVD	$const_stWrongCPU, R1
-	MOVD	R1, st+72(FP)
-	RET
-divert:
-	MOVD	ZR, val+56(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+64(FP)
-	MOVD	$const_stDiverted, R1
-	MOVD	R1, st+72(FP)
-	RET
-	SIGNATURE
-	// abort_ip
-	MOVD	ZR, val+56(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+64(FP)
-	MOVD	$const_stAborted, R1
-	MOVD	R1, st+72(FP)
-	RET
+	EXITS(56, 64, 72)
 	MARK_END
 
 // func rsPop(s *blocks, want int, off, arrOff, capacity uintptr) (val uint64, id int, st int)
@@ -439,51 +370,9 @@ TEXT ·rsPop(SB), NOSPLIT, $0-64
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
 	COUNT
-	MOVD	R13, val+40(FP)
-	MOVD	R6, id+48(FP)
+	MOVD	R13, R8
 	MOVD	$const_stCommitted, R1
-	MOVD	R1, st+56(FP)
-	RET
-fail:
-	MOVD	ZR, val+40(FP)
-	MOVD	R6, id+48(FP)
-	MOVD	$const_stFailed, R1
-	MOVD	R1, st+56(FP)
-	RET
-corrupt:
-	MOVD	R8, val+40(FP)
-	MOVD	R6, id+48(FP)
-	MOVD	$const_stCorrupt, R1
-	MOVD	R1, st+56(FP)
-	RET
-unreg:
-	MOVD	ZR, val+40(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+48(FP)
-	MOVD	$const_stUnregistered, R1
-	MOVD	R1, st+56(FP)
-	RET
-wrong:
-	MOVD	ZR, val+40(FP)
-	MOVD	R6, id+48(FP)
-	MOVD	$const_stWrongCPU, R1
-	MOVD	R1, st+56(FP)
-	RET
-divert:
-	MOVD	ZR, val+40(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+48(FP)
-	MOVD	$const_stDiverted, R1
-	MOVD	R1, st+56(FP)
-	RET
-	SIGNATURE
-	// abort_ip
-	MOVD	ZR, val+40(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+48(FP)
-	MOVD	$const_stAborted, R1
-	MOVD	R1, st+56(FP)
-	RET
+	EXITS(40, 48, 56)
 	MARK_END
 
 // func rsPush(s *blocks, want int, off, arrOff, capacity uintptr, v uint64) (val uint64, id int, st int)
@@ -518,51 +407,8 @@ TEXT ·rsPush(SB), NOSPLIT, $0-72
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
 	COUNT
-	MOVD	R8, val+48(FP)
-	MOVD	R6, id+56(FP)
 	MOVD	$const_stCommitted, R1
-	MOVD	R1, st+64(FP)
-	RET
-fail:
-	MOVD	R8, val+48(FP)
-	MOVD	R6, id+56(FP)
-	MOVD	$const_stFailed, R1
-	MOVD	R1, st+64(FP)
-	RET
-corrupt:
-	MOVD	R8, val+48(FP)
-	MOVD	R6, id+56(FP)
-	MOVD	$const_stCorrupt, R1
-	MOVD	R1, st+64(FP)
-	RET
-unreg:
-	MOVD	ZR, val+48(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+56(FP)
-	MOVD	$const_stUnregistered, R1
-	MOVD	R1, st+64(FP)
-	RET
-wrong:
-	MOVD	ZR, val+48(FP)
-	MOVD	R6, id+56(FP)
-	MOVD	$const_stWrongCPU, R1
-	MOVD	R1, st+64(FP)
-	RET
-divert:
-	MOVD	ZR, val+48(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+56(FP)
-	MOVD	$const_stDiverted, R1
-	MOVD	R1, st+64(FP)
-	RET
-	SIGNATURE
-	// abort_ip
-	MOVD	ZR, val+48(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+56(FP)
-	MOVD	$const_stAborted, R1
-	MOVD	R1, st+64(FP)
-	RET
+	EXITS(48, 56, 64)
 	MARK_END
 
 // func rsCopy(s *blocks, want int, off uintptr, expect uint64, dstOff uintptr, src unsafe.Pointer, n uintptr, nv uint64) (val uint64, id int, st int)
@@ -610,45 +456,9 @@ copied:
 	MARK_POST
 	// ---- section ends (post_commit_ip) ----
 	COUNT
-	MOVD	R5, val+64(FP)
-	MOVD	R6, id+72(FP)
+	MOVD	R5, R8
 	MOVD	$const_stCommitted, R1
-	MOVD	R1, st+80(FP)
-	RET
-fail:
-	MOVD	R8, val+64(FP)
-	MOVD	R6, id+72(FP)
-	MOVD	$const_stFailed, R1
-	MOVD	R1, st+80(FP)
-	RET
-unreg:
-	MOVD	ZR, val+64(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+72(FP)
-	MOVD	$const_stUnregistered, R1
-	MOVD	R1, st+80(FP)
-	RET
-wrong:
-	MOVD	ZR, val+64(FP)
-	MOVD	R6, id+72(FP)
-	MOVD	$const_stWrongCPU, R1
-	MOVD	R1, st+80(FP)
-	RET
-divert:
-	MOVD	ZR, val+64(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+72(FP)
-	MOVD	$const_stDiverted, R1
-	MOVD	R1, st+80(FP)
-	RET
-	SIGNATURE
-	// abort_ip
-	MOVD	ZR, val+64(FP)
-	MOVD	$-1, R1
-	MOVD	R1, id+72(FP)
-	MOVD	$const_stAborted, R1
-	MOVD	R1, st+80(FP)
-	RET
+	EXITS(64, 72, 80)
 	MARK_END
 
 // Fast entry points: see engine_linux_amd64.s. Each finishes its
