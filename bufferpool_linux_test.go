@@ -48,6 +48,22 @@ func TestBufferPoolDroppedUnmapped(t *testing.T) {
 	if p := mapping(t, keptAddr); p != "rw-p" {
 		t.Fatalf("a dropped pool with a buffer out: arena mapped %q, want it kept", p)
 	}
+	// The unmapped arenas are forgotten; the kept one is still known, so a
+	// Put of its buffer into another pool still says whose it is.
+	for _, a := range dropped {
+		if inArena(a) {
+			t.Fatalf("an unmapped arena at %#x is still listed", a)
+		}
+	}
+	if !inArena(keptAddr) {
+		t.Fatal("the kept arena is no longer listed")
+	}
+	other, err := NewBufferPool(4096, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	mustPanic(t, "another BufferPool", func() { other.Put(buf) })
 	for i := range buf {
 		buf[i] = byte(i) // must not fault
 	}

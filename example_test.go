@@ -97,20 +97,31 @@ func ExampleFreeList() {
 }
 
 // Off-heap buffers of a fixed size: Get takes one of this CPU's cached
-// buffers, Put gives it back (a buffer given back twice panics).
+// buffers, Put gives it back (a buffer given back twice panics). With New
+// set, Get never fails: past the pool's buffers it returns New's, which
+// Put drops, as sync.Pool would.
 func ExampleBufferPool() {
-	pool, err := rseq.NewBufferPool(4096, 64)
+	pool, err := rseq.NewBufferPool(4096, 2)
 	if err != nil {
 		panic(err)
 	}
 	defer pool.Close()
+	pool.New = func() []byte { return make([]byte, 4096) }
+
 	buf := pool.Get()
 	n := copy(buf, "a request")
-	fmt.Println(len(buf), string(buf[:n]))
+	fmt.Println(len(buf), string(buf[:n]), pool.Owns(buf))
 	pool.Put(buf)
+
+	a, b, c := pool.Get(), pool.Get(), pool.Get() // c is New's: the pool has 2
+	fmt.Println(pool.Owns(a), pool.Owns(b), pool.Owns(c), pool.InUse())
+	for _, buf := range [][]byte{a, b, c} {
+		pool.Put(buf)
+	}
 	fmt.Println(pool.InUse())
 	// Output:
-	// 4096 a request
+	// 4096 a request true
+	// true true false 2
 	// 0
 }
 
