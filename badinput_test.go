@@ -34,14 +34,14 @@ func TestNewPerCPUErrors(t *testing.T) {
 		base   unsafe.Pointer
 		stride uintptr
 		n      int
-		by     Index
+		by     Indexing
 	}{
 		{"nil base", nil, 64, 1, ByCPU},
 		{"misaligned base", unsafe.Add(base, 4), 64, 1, ByCPU},
 		{"stride not a multiple of 8", base, 60, 1, ByCPU},
 		{"zero stride", base, 0, 1, ByCPU},
 		{"no blocks", base, 64, 0, ByCPU},
-		{"unknown index", base, 64, 1, Index(9)},
+		{"unknown index", base, 64, 1, Indexing(9)},
 	} {
 		if _, err := NewPerCPU(c.base, c.stride, c.n, c.by); err == nil {
 			t.Errorf("%s: no error", c.name)

@@ -29,7 +29,7 @@ func TestCgoCallbacks(t *testing.T) {
 		t.Fatalf("count %d, want %d", got, want)
 	}
 	grew := rseq.LiveAreas() - before
-	t.Logf("%s; own areas via g.m: %v; areas handed out during %d C threads: %d", rseq.Info().Owner, rseq.OwnAreasViaM(), rounds*threads, grew)
+	t.Logf("%s; own areas via g.m: %v; areas handed out during %d C threads: %d", rseq.ReadInfo().Owner, rseq.OwnAreasViaM(), rounds*threads, grew)
 	if rseq.OwnAreasViaM() && grew > 0 {
 		t.Fatalf("%d areas registered from cgo callbacks on %d C threads", grew, rounds*threads)
 	}

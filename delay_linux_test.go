@@ -48,7 +48,7 @@ func needDelay(t *testing.T, spins int64) {
 		t.Skip("not a delay build (go test -asmflags=-D=RSEQ_DELAY)")
 	}
 	if !engineOn {
-		t.Skipf("the engine is off: %v", Info().Reason)
+		t.Skipf("the engine is off: %v", ReadInfo().Reason)
 	}
 	old := sectionDelay
 	sectionDelay = spins

@@ -4,7 +4,7 @@ import "errors"
 
 // ErrNotSupported is matched (errors.Is) by every error that says
 // restartable sequences, or a feature built on them, cannot be used in this
-// process: Info().Err, the errors of SliceExtension and
+// process: ReadInfo().Err, the errors of SliceExtension and
 // SliceExtensionAvailable, and those of the shared-memory constructors.
 // errors.As with *NotSupportedError gives the reason and, where a kernel
 // version decides it, the first version with the feature.

@@ -214,8 +214,8 @@ func ExampleSliceExtension() {
 }
 
 // What this kernel and process support, and why not where they do not.
-func ExampleInfo() {
-	in := rseq.Info()
+func ExampleReadInfo() {
+	in := rseq.ReadInfo()
 	if !in.Usable {
 		fmt.Println("fallback:", in.Err)
 	}

@@ -16,7 +16,7 @@ import (
 // operations, which wait for fbActive to drop, do not hang).
 func TestFallbackFenceFailure(t *testing.T) {
 	if !engineOn {
-		t.Skip("the fallback fences only beside the engine: ", Info().Reason)
+		t.Skip("the fallback fences only beside the engine: ", ReadInfo().Reason)
 	}
 	p := newTestPerCPU(t, 64, ByCPU)
 	before := atomic.LoadInt32(&fbActive)

@@ -49,7 +49,7 @@ func TestFreeListSteal(t *testing.T) {
 	for h := uint32(0); h < 10; h++ {
 		f.Put(h)
 	}
-	if Info().Usable {
+	if ReadInfo().Usable {
 		if n := f.p.Load(cpus[0], f.countOff); n != 10 {
 			t.Fatalf("CPU %d caches %d handles, want 10", cpus[0], n)
 		}

@@ -80,8 +80,8 @@ func offHeap(t testing.TB, n int) unsafe.Pointer {
 
 // modes runs f for each index mode the process supports; the fallback
 // handles ByConcurrencyID where mm_cid is missing, so both always run.
-func modes(t *testing.T, f func(t *testing.T, by Index)) {
-	for _, by := range []Index{ByCPU, ByConcurrencyID} {
+func modes(t *testing.T, f func(t *testing.T, by Indexing)) {
+	for _, by := range []Indexing{ByCPU, ByConcurrencyID} {
 		t.Run(by.String(), func(t *testing.T) { f(t, by) })
 	}
 }
@@ -89,7 +89,7 @@ func modes(t *testing.T, f func(t *testing.T, by Index)) {
 // indexFor returns the index goroutine g should name explicitly: the one
 // it runs on, or, where that cannot be read (no mm_cid, no rseq), one
 // chosen from g (the fallback honours any explicit index).
-func indexFor(p *PerCPU, by Index, g int) int {
+func indexFor(p *PerCPU, by Indexing, g int) int {
 	idx := CPU()
 	if by == ByConcurrencyID {
 		idx = ConcurrencyID()

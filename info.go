@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// Status describes what this kernel and this process support, and what the
+// Info describes what this kernel and this process support, and what the
 // library chose. It is computed once, at start-up.
-type Status struct {
+type Info struct {
 	// Usable reports that critical sections run as restartable sequences.
 	// When false, every operation takes the fallback path (same results,
 	// slower) and Reason says why.
@@ -161,8 +161,8 @@ func modeFor(length int) Mode {
 	return ModeV2
 }
 
-// String renders the Status as an aligned two-column table.
-func (in Status) String() string {
+// String renders the Info as an aligned two-column table.
+func (in Info) String() string {
 	var b strings.Builder
 	row := func(k string, v any) { fmt.Fprintf(&b, "%-16s %v\n", k, v) }
 	row("usable", in.Usable)

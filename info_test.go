@@ -9,7 +9,7 @@ import (
 
 // TestInfoConsistent checks what Info says against itself and the kernel.
 func TestInfoConsistent(t *testing.T) {
-	in := Info()
+	in := ReadInfo()
 	t.Logf("\n%s", in)
 	if in.OS != runtime.GOOS || in.Arch != runtime.GOARCH {
 		t.Errorf("platform %s/%s", in.OS, in.Arch)
@@ -54,7 +54,7 @@ func TestInfoExpected(t *testing.T) {
 	if want == "" {
 		t.Skip("GORSEQ_EXPECT not set")
 	}
-	in := Info()
+	in := ReadInfo()
 	var ok bool
 	switch want {
 	case "libc":

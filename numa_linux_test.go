@@ -46,8 +46,8 @@ func TestSlabNUMAPlacement(t *testing.T) {
 	case topo.nodes < 2:
 		t.Skipf("single-node machine (%d online nodes): nothing to place (boot a VM with -numa 2 to test)", topo.nodes)
 	}
-	if got := Info().NUMANodes; got != topo.nodes {
-		t.Errorf("Info().NUMANodes = %d, topology has %d", got, topo.nodes)
+	if got := ReadInfo().NUMANodes; got != topo.nodes {
+		t.Errorf("ReadInfo().NUMANodes = %d, topology has %d", got, topo.nodes)
 	}
 	withMemory := map[int]bool{}
 	for _, n := range readNUMAList(t, "/sys/devices/system/node/has_memory") {

@@ -115,7 +115,7 @@ func TestSlabLayout(t *testing.T) {
 	const page = 4096
 	for _, c := range []struct {
 		stride     uintptr
-		by         Index
+		by         Indexing
 		nodes      int
 		page       uintptr
 		mapped     bool

@@ -19,13 +19,13 @@ const Current = -1
 // commit under preemption.
 const MaxCopy = 256
 
-// Index says which id of the running thread selects its block of per-CPU
+// Indexing says which id of the running thread selects its block of per-CPU
 // memory.
-type Index int
+type Indexing int
 
 const (
 	// ByCPU indexes by CPU number (cpu_id): one block per possible CPU.
-	ByCPU Index = iota
+	ByCPU Indexing = iota
 	// ByConcurrencyID indexes by the process's concurrency id (mm_cid,
 	// Linux 6.3+): dense, below min(threads, CPUs), so a process on few
 	// threads touches few blocks. Where the kernel has no mm_cid, every
@@ -33,14 +33,14 @@ const (
 	ByConcurrencyID
 )
 
-func (x Index) String() string {
+func (x Indexing) String() string {
 	switch x {
 	case ByCPU:
 		return "cpu"
 	case ByConcurrencyID:
 		return "concurrency id"
 	}
-	return fmt.Sprintf("Index(%d)", int(x))
+	return fmt.Sprintf("Indexing(%d)", int(x))
 }
 
 // Result is the outcome of a PerCPU operation.
@@ -84,7 +84,7 @@ func (r Result) String() string {
 // range, copies longer than MaxCopy) panic before any memory is touched.
 type PerCPU struct {
 	s        blocks // first: the fast entry points hand &p.s to their slow paths
-	by       Index
+	by       Indexing
 	fallback bool // this index mode is not available: always the fallback
 }
 
@@ -92,7 +92,7 @@ type PerCPU struct {
 // be 8-byte aligned, stride a positive multiple of 8. Size n by
 // PossibleCPUs: a thread whose index is n or more still gets correct
 // results, through the slow fallback.
-func NewPerCPU(base unsafe.Pointer, stride uintptr, n int, by Index) (*PerCPU, error) {
+func NewPerCPU(base unsafe.Pointer, stride uintptr, n int, by Indexing) (*PerCPU, error) {
 	switch {
 	case base == nil:
 		return nil, errors.New("rseq: NewPerCPU: nil base")
@@ -135,7 +135,7 @@ func (p *PerCPU) Len() int { return int(p.s.n) }
 func (p *PerCPU) Stride() uintptr { return p.s.stride }
 
 // By returns the index mode.
-func (p *PerCPU) By() Index { return p.by }
+func (p *PerCPU) By() Indexing { return p.by }
 
 // useEngine reports whether sections may run on this memory.
 func (p *PerCPU) useEngine() bool { return p.s.lim != 0 }

@@ -18,7 +18,7 @@ import (
 // migration). On a CPU past the memory's blocks it fails with that reason.
 func TestStrictRetryDecidesOnCurrentThread(t *testing.T) {
 	if !engineOn {
-		t.Skip("engine-only operations need the engine: ", Info().Reason)
+		t.Skip("engine-only operations need the engine: ", ReadInfo().Reason)
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

@@ -11,7 +11,7 @@ import (
 	"unsafe"
 )
 
-func newTestPerCPU(t testing.TB, stride uintptr, by Index) *PerCPU {
+func newTestPerCPU(t testing.TB, stride uintptr, by Indexing) *PerCPU {
 	t.Helper()
 	n := PossibleCPUs()
 	p, err := NewPerCPU(offHeap(t, int(stride)*n), stride, n, by)
@@ -29,7 +29,7 @@ func sum(p *PerCPU, off uintptr) (s uint64) {
 }
 
 func TestAddExact(t *testing.T) {
-	modes(t, func(t *testing.T, by Index) {
+	modes(t, func(t *testing.T, by Indexing) {
 		p := newTestPerCPU(t, 64, by)
 		ops := opsPerGoroutine()
 		var goroutines atomic.Int64
@@ -55,7 +55,7 @@ func TestAddExact(t *testing.T) {
 // index the goroutine believes it runs on: NotOnCPU and Failed answers are
 // retried, and the sum must still be exact.
 func TestCompareAndSwapExplicit(t *testing.T) {
-	modes(t, func(t *testing.T, by Index) {
+	modes(t, func(t *testing.T, by Indexing) {
 		p := newTestPerCPU(t, 64, by)
 		ops := opsPerGoroutine() / 4
 		var commits, notOn, failed atomic.Int64
@@ -89,7 +89,7 @@ func TestCompareAndSwapExplicit(t *testing.T) {
 // TestCompareAndSwapGuarded: commits only while the shared guard holds the
 // expected value; a goroutine flips the guard all along.
 func TestCompareAndSwapGuarded(t *testing.T) {
-	modes(t, func(t *testing.T, by Index) {
+	modes(t, func(t *testing.T, by Indexing) {
 		p := newTestPerCPU(t, 64, by)
 		var guard uint64
 		ops := opsPerGoroutine() / 4
@@ -142,7 +142,7 @@ func TestCompareAndSwapGuarded(t *testing.T) {
 // TestPushPopHandles moves unique handles between goroutines through the
 // per-CPU LIFOs: at the end every handle must be found exactly once.
 func TestPushPopHandles(t *testing.T) {
-	modes(t, func(t *testing.T, by Index) {
+	modes(t, func(t *testing.T, by Indexing) {
 		const capacity = 30 // words 1..30 of a 256-byte block; word 0 counts
 		p := newTestPerCPU(t, 256, by)
 		ops := opsPerGoroutine() / 2
@@ -208,7 +208,7 @@ func TestPushPopHandles(t *testing.T) {
 // CPU's last records must be whole, in sequence, and the sequences must add
 // up to the commits.
 func TestCopyRecords(t *testing.T) {
-	modes(t, func(t *testing.T, by Index) {
+	modes(t, func(t *testing.T, by Indexing) {
 		const rec, slotsN = 64, 8
 		p := newTestPerCPU(t, 8+rec*slotsN, by)
 		ops := opsPerGoroutine() / 4

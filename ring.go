@@ -96,7 +96,7 @@ const (
 //     consumer's store of r -> producer's load of r.
 type Ring struct {
 	p         *PerCPU
-	by        Index
+	by        Indexing
 	recSize   uintptr
 	slotSize  uintptr // recSize rounded up to 8
 	slots     uint64
@@ -142,7 +142,7 @@ func checkRingShape(recordSize, slots int) error {
 // NewRing maps one ring of slots slots (a power of two, at most
 // MaxRingSlots) of recordSize bytes (1 to MaxRingRecord) for each possible
 // CPU, indexed by CPU number (ByCPU) or concurrency id (ByConcurrencyID).
-func NewRing(recordSize, slots int, by Index) (*Ring, error) {
+func NewRing(recordSize, slots int, by Indexing) (*Ring, error) {
 	if err := checkRingShape(recordSize, slots); err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func NewRing(recordSize, slots int, by Index) (*Ring, error) {
 
 // newRingAt builds a Ring over n blocks of stride bytes at base, inside
 // mem, which the Ring then owns (unmapped by Close or the cleanup).
-func newRingAt(mem slabMem, base unsafe.Pointer, stride uintptr, n int, by Index, recordSize, slots int) (*Ring, error) {
+func newRingAt(mem slabMem, base unsafe.Pointer, stride uintptr, n int, by Indexing, recordSize, slots int) (*Ring, error) {
 	p, err := NewPerCPU(base, stride, n, by)
 	if err != nil {
 		return nil, err

@@ -60,7 +60,7 @@ func (c *ringChecker) fail(format string, args ...any) {
 // attempt is counted as a drop.
 func TestRingExactlyOnce(t *testing.T) {
 	logEngine(t)
-	modes(t, func(t *testing.T, by Index) {
+	modes(t, func(t *testing.T, by Indexing) {
 		for _, slots := range []int{4, 64} {
 			t.Run(fmt.Sprintf("slots=%d", slots), func(t *testing.T) {
 				testRingExactlyOnce(t, by, 64, slots)
@@ -71,7 +71,7 @@ func TestRingExactlyOnce(t *testing.T) {
 	t.Run("MaxRingRecord", func(t *testing.T) { testRingExactlyOnce(t, ByCPU, MaxRingRecord, 8) })
 }
 
-func testRingExactlyOnce(t *testing.T, by Index, recSize, slots int) {
+func testRingExactlyOnce(t *testing.T, by Indexing, recSize, slots int) {
 	q, err := NewRing(recSize, slots, by)
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func testRingExactlyOnce(t *testing.T, by Index, recSize, slots int) {
 // TestRingFullNeverOverwrites: with no consumer, each ring keeps its first
 // Slots() records and refuses the rest.
 func TestRingFullNeverOverwrites(t *testing.T) {
-	modes(t, func(t *testing.T, by Index) {
+	modes(t, func(t *testing.T, by Indexing) {
 		const slots = 8
 		q, err := NewRing(32, slots, by)
 		if err != nil {
@@ -234,7 +234,7 @@ func TestRingBadInput(t *testing.T) {
 			t.Errorf("NewRing(%d, %d) accepted", c.size, c.slots)
 		}
 	}
-	if _, err := NewRing(8, 8, Index(7)); err == nil {
+	if _, err := NewRing(8, 8, Indexing(7)); err == nil {
 		t.Error("NewRing with an unknown index accepted")
 	}
 	q, err := NewRing(16, 8, ByCPU)

@@ -60,7 +60,7 @@ func TestSeccompChild(t *testing.T) {
 		env := append(os.Environ(), "GORSEQ_TEST_SECCOMP_STAGE=2")
 		t.Fatal(syscall.Exec(os.Args[0], os.Args, env))
 	}
-	in := Info()
+	in := ReadInfo()
 	p := newTestPerCPU(t, 64, ByCPU)
 	for i := 0; i < 10000; i++ {
 		p.Add(Current, 0, 1)

@@ -17,7 +17,7 @@ import (
 //   - Every process must run the engine. The fallback serializes with locks
 //     and fences that are private to a process, so an update through it
 //     would race with another process's sections. Opening fails with an
-//     error matching ErrNotSupported where Info().Usable is false (other OS or
+//     error matching ErrNotSupported where ReadInfo().Usable is false (other OS or
 //     architecture, -race builds, GORSEQ=off, seccomp, old kernels), and
 //     operations on shared memory never fall back: a thread that cannot
 //     register makes them panic rather than corrupt the data.

@@ -17,7 +17,7 @@ import (
 // it holds against want. Opening processes are serialized by an exclusive
 // flock on the file, held until the layout is checked.
 func mapShared(f *os.File, want sharedLayout) (slabMem, sharedLayout, error) {
-	if in := Info(); !in.Usable {
+	if in := ReadInfo(); !in.Usable {
 		return slabMem{}, sharedLayout{}, errShared(in.Reason)
 	}
 	defer runtime.KeepAlive(f)

@@ -404,7 +404,7 @@ func enospcChild(t *testing.T) {
 // without room for it fails with an error wrapping ENOSPC (it used to
 // succeed, and the first Add or Push died of SIGBUS).
 func TestSharedOpenFullTmpfs(t *testing.T) {
-	if !Info().Usable {
+	if !ReadInfo().Usable {
 		t.Skip("no engine: shared memory is refused (TestSharedCounterTwoMappings checks how)")
 	}
 	cmd, out := startSharedChildAttr(t, "enospc", &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}, "GORSEQ_SHARED_DIR="+t.TempDir())
@@ -461,8 +461,8 @@ func fakeCPUsChild(t *testing.T) {
 		fmt.Printf("SKIP PossibleCPUs() is %d with a one-CPU list bound over sysfs\n", PossibleCPUs())
 		return
 	}
-	if !Info().Usable {
-		fmt.Printf("SKIP no engine here: %v\n", Info().Reason)
+	if !ReadInfo().Usable {
+		fmt.Printf("SKIP no engine here: %v\n", ReadInfo().Reason)
 		return
 	}
 	runtime.LockOSThread()
@@ -501,7 +501,7 @@ func TestSharedCPUsOutsideFile(t *testing.T) {
 	if runtime.NumCPU() < 2 {
 		t.Skip("needs CPUs 0 and 1")
 	}
-	if !Info().Usable {
+	if !ReadInfo().Usable {
 		t.Skip("no engine: shared memory is refused")
 	}
 	cmd, out := startSharedChildAttr(t, "fakecpus", &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}, "GORSEQ_SHARED_DIR="+t.TempDir())

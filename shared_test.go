@@ -14,7 +14,7 @@ import (
 func sharedOrSkip[T any](t *testing.T, open func() (T, error)) T {
 	t.Helper()
 	v, err := open()
-	if !Info().Usable {
+	if !ReadInfo().Usable {
 		if !errors.Is(err, ErrNotSupported) {
 			t.Fatalf("opened shared memory without the engine (err %v)", err)
 		}
@@ -86,7 +86,7 @@ func TestSharedRingTwoMappings(t *testing.T) {
 }
 
 func TestSharedOpenErrors(t *testing.T) {
-	if !Info().Usable {
+	if !ReadInfo().Usable {
 		t.Skip("no engine: every open fails (TestSharedCounterTwoMappings checks how)")
 	}
 	dir := t.TempDir()

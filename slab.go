@@ -45,7 +45,7 @@ var ErrSlabClosed = errors.New("rseq: slab is closed")
 // The memory holds no Go pointers and is zero when allocated. All methods
 // are safe for concurrent use.
 type Slab struct {
-	by     Index
+	by     Indexing
 	stride uintptr
 	n      int  // blocks per chunk: PossibleCPUs
 	place  bool // bind each block to its CPU's node (slabLayout)
@@ -88,7 +88,7 @@ var slabChunkSeq atomic.Uint32
 
 // NewSlab returns an empty slab whose blocks are stride bytes (a multiple
 // of 8 up to MaxSlabStride, or 0 for the default) and whose PerCPUs index
-// blocks by the given Index. Memory is mapped on the first Alloc.
+// blocks by the given Indexing. Memory is mapped on the first Alloc.
 //
 // NUMA: on a Linux machine with more than one online node, a slab indexed
 // ByCPU whose stride is a multiple of the page size has each block
@@ -99,7 +99,7 @@ var slabChunkSeq atomic.Uint32
 // (a concurrency id is not tied to a CPU, so not to a node), in race builds
 // and on other OSes (slab memory there is Go heap, left where the runtime
 // puts it).
-func NewSlab(stride uintptr, by Index) (*Slab, error) {
+func NewSlab(stride uintptr, by Indexing) (*Slab, error) {
 	return newSlab(stride, by, numaNodes())
 }
 
@@ -113,7 +113,7 @@ func numaNodes() int {
 }
 
 // newSlab is NewSlab on a machine of the given number of nodes.
-func newSlab(stride uintptr, by Index, nodes int) (*Slab, error) {
+func newSlab(stride uintptr, by Indexing, nodes int) (*Slab, error) {
 	stride, place := slabLayout(stride, by, nodes, pageSize, slabMapped)
 	switch {
 	case stride%8 != 0 || stride > MaxSlabStride:
@@ -132,7 +132,7 @@ func newSlab(stride uintptr, by Index, nodes int) (*Slab, error) {
 func (s *Slab) Stride() uintptr { return s.stride }
 
 // By returns how the slab's PerCPUs pick a block.
-func (s *Slab) By() Index { return s.by }
+func (s *Slab) By() Indexing { return s.by }
 
 // Len returns the number of blocks of each chunk (PossibleCPUs at creation).
 func (s *Slab) Len() int { return s.n }
@@ -543,7 +543,7 @@ func (s *Slab) Close() error {
 	return err
 }
 
-// The slabs the structures of this package allocate from, one per Index,
+// The slabs the structures of this package allocate from, one per Indexing,
 // made on first use and never closed.
 var defaultSlabs [2]struct {
 	once sync.Once
@@ -555,7 +555,7 @@ var defaultSlabs [2]struct {
 // (NewSlab(0, by): DefaultSlabStride, or one page where blocks are placed
 // on NUMA nodes) indexed by by, which NewCounter and the other
 // constructors of this package use.
-func DefaultSlab(by Index) (*Slab, error) {
+func DefaultSlab(by Indexing) (*Slab, error) {
 	if by != ByCPU && by != ByConcurrencyID {
 		return nil, fmt.Errorf("rseq: DefaultSlab: unknown index %d", int(by))
 	}

@@ -22,7 +22,7 @@ import (
 // online nodes, the page size, and whether slab memory is mmap'd. The
 // default stride is one page where blocks would be placed, and
 // DefaultSlabStride (with its cache-set spreading skew) otherwise.
-func slabLayout(stride uintptr, by Index, nodes int, page uintptr, mapped bool) (uintptr, bool) {
+func slabLayout(stride uintptr, by Indexing, nodes int, page uintptr, mapped bool) (uintptr, bool) {
 	numa := nodes > 1 && mapped && by == ByCPU && page > 0 && page <= MaxSlabStride
 	if stride == 0 {
 		stride = DefaultSlabStride

@@ -109,7 +109,7 @@ func TestSlabBadArgs(t *testing.T) {
 	if _, err := NewSlab(12, ByCPU); err == nil {
 		t.Fatal("stride 12 accepted")
 	}
-	if _, err := NewSlab(0, Index(7)); err == nil {
+	if _, err := NewSlab(0, Indexing(7)); err == nil {
 		t.Fatal("unknown index accepted")
 	}
 	s, _ := NewSlab(64, ByCPU)
@@ -145,7 +145,7 @@ func panics(t *testing.T, what string, f func()) {
 // through its PerCPU; every object's sum over CPUs comes out exact.
 func TestSlabPerCPUAdd(t *testing.T) {
 	logEngine(t)
-	for _, by := range []Index{ByCPU, ByConcurrencyID} {
+	for _, by := range []Indexing{ByCPU, ByConcurrencyID} {
 		t.Run(by.String(), func(t *testing.T) {
 			s, err := NewSlab(0, by)
 			if err != nil {

@@ -15,10 +15,10 @@ import (
 )
 
 // sliceExpected works out, independently of the implementation, which
-// reason class this process and kernel should give: from Info(), and from
+// reason class this process and kernel should give: from ReadInfo(), and from
 // the prctl itself on a registered, locked thread.
 func sliceExpected(t *testing.T) (Reason, error) {
-	in := Info()
+	in := ReadInfo()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	CPU()
@@ -50,7 +50,7 @@ func sliceExpected(t *testing.T) (Reason, error) {
 }
 
 func TestSliceReasonMatchesKernel(t *testing.T) {
-	in := Info()
+	in := ReadInfo()
 	t.Logf("kernel %s, usable %v (%v), owner %v, registered length %d, mode %v, cgo %v",
 		in.Kernel, in.Usable, in.Reason, in.Owner, in.RegisteredLen, in.Mode, in.Cgo)
 	want, werr := sliceExpected(t)

@@ -25,7 +25,7 @@ func TestNotSupportedError(t *testing.T) {
 			t.Errorf("%q lacks %q", err.Error(), want)
 		}
 	}
-	if in := Info(); in.Usable != (in.Err == nil) || (!in.Usable && !errors.Is(in.Err, ErrNotSupported)) {
+	if in := ReadInfo(); in.Usable != (in.Err == nil) || (!in.Usable && !errors.Is(in.Err, ErrNotSupported)) {
 		t.Errorf("Info: usable %v, Err %v", in.Usable, in.Err)
 	}
 }

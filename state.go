@@ -7,7 +7,7 @@ import "sync/atomic"
 var engineOn bool
 
 // info is the start-up picture of the process, filled once by setup.
-var info Status
+var info Info
 
 // threadFailures counts threads that could not register.
 var threadFailures atomic.Uint64
@@ -16,9 +16,9 @@ var threadFailures atomic.Uint64
 // It is touched only on the abort path.
 var aborts atomic.Uint64
 
-// Info returns what this kernel and process support and what the library
+// ReadInfo returns what this kernel and process support and what the library
 // chose. The result is computed at start-up; only ThreadFailures changes.
-func Info() Status {
+func ReadInfo() Info {
 	in := info
 	in.ThreadFailures = threadFailures.Load()
 	return in

@@ -25,7 +25,7 @@ func workers() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
 // logEngine says which path the tests exercise.
 func logEngine(t testing.TB) {
 	t.Helper()
-	in := Info()
+	in := ReadInfo()
 	if in.Usable {
 		t.Logf("engine: rseq (%s, owner %s)", in.Mode, in.Owner)
 	} else {

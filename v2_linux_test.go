@@ -23,7 +23,7 @@ import (
 // registration longer than 32 bytes: it runs in the kernel matrix, and
 // skips with the reason elsewhere.
 func TestV2EnforcementLive(t *testing.T) {
-	in := Info()
+	in := ReadInfo()
 	switch {
 	case !in.Usable:
 		t.Skipf("rseq not used: %v", in.Reason)

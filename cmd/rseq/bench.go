@@ -191,7 +191,7 @@ func benchCounter(out io.Writer, goroutines, ops, rounds int) error {
 // enginePath says whether operations run as restartable sequences or on
 // the fallback, and why.
 func enginePath() string {
-	if in := rseq.Info(); !in.Usable {
+	if in := rseq.ReadInfo(); !in.Usable {
 		return "fallback: " + in.Reason.String()
 	}
 	return "rseq"

@@ -39,7 +39,7 @@ func runInfo(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	in := rseq.Info()
+	in := rseq.ReadInfo()
 	if !*asJSON {
 		fmt.Print(in)
 		fmt.Printf("%-16s %d\n", "current CPU", rseq.CPU())

@@ -358,7 +358,7 @@ func newReporter(out io.Writer, asJSON bool) *reporter {
 }
 
 func engineName() string {
-	in := rseq.Info()
+	in := rseq.ReadInfo()
 	if in.Usable {
 		return fmt.Sprintf("rseq (%s, owner %s)", in.Mode, in.Owner)
 	}

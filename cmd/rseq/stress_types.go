@@ -20,7 +20,7 @@ const maxViolations = 10
 // stressRun is the state shared by one run's goroutines.
 type stressRun struct {
 	o        stressOpts
-	by       rseq.Index
+	by       rseq.Indexing
 	delayAt  map[string]bool
 	stop     atomic.Bool
 	ops      atomic.Int64

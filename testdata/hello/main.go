@@ -12,5 +12,5 @@ import (
 func main() {
 	hits := rseq.NewCounter()
 	hits.Inc()
-	fmt.Println(hits.Load(), rseq.Info().Usable)
+	fmt.Println(hits.Load(), rseq.ReadInfo().Usable)
 }
