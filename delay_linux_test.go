@@ -47,9 +47,7 @@ func needDelay(t *testing.T, spins int64) {
 		}
 		t.Skip("not a delay build (go test -asmflags=-D=RSEQ_DELAY)")
 	}
-	if !engineOn {
-		t.Skipf("the engine is off: %v", ReadInfo().Reason)
-	}
+	requireEngine(t, "a delayed section")
 	old := sectionDelay
 	sectionDelay = spins
 	t.Cleanup(func() { sectionDelay = old })

@@ -133,9 +133,7 @@ func TestArmingStoreDecode(t *testing.T) {
 // pointer. (verifyLayout's "m.tls[1] unused" holds only before the first
 // registration, at start-up.)
 func TestThreadLookup(t *testing.T) {
-	if !engineOn {
-		t.Skip("engine not in use: ", info.Reason)
-	}
+	requireEngine(t, "the thread lookup")
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := registerCurrent(); err != nil {

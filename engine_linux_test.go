@@ -13,9 +13,7 @@ import (
 // signature right before each abort address, abort outside the section,
 // and the commit store as the section's last instruction.
 func TestDescriptors(t *testing.T) {
-	if !engineOn {
-		t.Skip("engine not in use: ", info.Reason)
-	}
+	requireEngine(t, "the live descriptors")
 	var entries [nPrim]unsafe.Pointer
 	primEntries(&entries)
 	for k, d := range descs {

@@ -15,9 +15,7 @@ import (
 // recovers does not divert every later section (and engine-only shared
 // operations, which wait for fbActive to drop, do not hang).
 func TestFallbackFenceFailure(t *testing.T) {
-	if !engineOn {
-		t.Skip("the fallback fences only beside the engine: ", ReadInfo().Reason)
-	}
+	requireEngine(t, "the fallback's fence")
 	p := newTestPerCPU(t, 64, ByCPU)
 	before := atomic.LoadInt32(&fbActive)
 	fenceFault = unix.ENOMEM

@@ -17,9 +17,7 @@ import (
 // not fail (issue 15 item 2: SharedCounter.Add panicked after an ordinary
 // migration). On a CPU past the memory's blocks it fails with that reason.
 func TestStrictRetryDecidesOnCurrentThread(t *testing.T) {
-	if !engineOn {
-		t.Skip("engine-only operations need the engine: ", ReadInfo().Reason)
-	}
+	requireEngine(t, "an engine-only operation")
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := registerCurrent(); err != nil {

@@ -20,9 +20,7 @@ func TestSeccompDeniesRseq(t *testing.T) {
 	if _, ok := auditArch[runtime.GOARCH]; !ok {
 		t.Skipf("no seccomp audit arch for %s in this test", runtime.GOARCH)
 	}
-	if !engineOn {
-		t.Skipf("rseq is off in this process already (%v): nothing for seccomp to deny", info.Reason)
-	}
+	requireEngine(t, "a registration for seccomp to deny")
 	for _, c := range []struct {
 		errno string
 		want  Reason

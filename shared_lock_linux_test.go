@@ -404,9 +404,7 @@ func enospcChild(t *testing.T) {
 // without room for it fails with an error wrapping ENOSPC (it used to
 // succeed, and the first Add or Push died of SIGBUS).
 func TestSharedOpenFullTmpfs(t *testing.T) {
-	if !ReadInfo().Usable {
-		t.Skip("no engine: shared memory is refused (TestSharedCounterTwoMappings checks how)")
-	}
+	requireEngine(t, "shared memory (TestSharedCounterTwoMappings checks the refusal)")
 	cmd, out := startSharedChildAttr(t, "enospc", &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}, "GORSEQ_SHARED_DIR="+t.TempDir())
 	err := cmd.Wait()
 	text := out.String()
@@ -501,9 +499,7 @@ func TestSharedCPUsOutsideFile(t *testing.T) {
 	if runtime.NumCPU() < 2 {
 		t.Skip("needs CPUs 0 and 1")
 	}
-	if !ReadInfo().Usable {
-		t.Skip("no engine: shared memory is refused")
-	}
+	requireEngine(t, "shared memory")
 	cmd, out := startSharedChildAttr(t, "fakecpus", &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}, "GORSEQ_SHARED_DIR="+t.TempDir())
 	err := cmd.Wait()
 	text := out.String()

@@ -86,9 +86,7 @@ func TestSharedRingTwoMappings(t *testing.T) {
 }
 
 func TestSharedOpenErrors(t *testing.T) {
-	if !ReadInfo().Usable {
-		t.Skip("no engine: every open fails (TestSharedCounterTwoMappings checks how)")
-	}
+	requireEngine(t, "shared memory (every open fails without it: TestSharedCounterTwoMappings checks how)")
 	dir := t.TempDir()
 	cpath := filepath.Join(dir, "counter")
 	c, err := OpenSharedCounter(cpath, &SharedOptions{Mode: 0o640})

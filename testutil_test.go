@@ -32,3 +32,13 @@ func logEngine(t testing.TB) {
 		t.Logf("engine: fallback (%s) GORSEQ=%q", in.Reason, os.Getenv("GORSEQ"))
 	}
 }
+
+// requireEngine skips t unless critical sections run as restartable
+// sequences in this process, saying what needs them and why they are not
+// used: the one skip every engine-only test shares.
+func requireEngine(t testing.TB, what string) {
+	t.Helper()
+	if !engineOn {
+		t.Skipf("%s needs restartable sequences, which this process does not use: %v", what, ReadInfo().Err)
+	}
+}
