@@ -6,11 +6,19 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/gorseq/rseq/internal/abi"
 )
 
-// The amd64 half of the engine's self-check: the byte patterns of
+// The amd64 half of the engine: its facts (signature; that there is an
+// engine here) and its self-check: the byte patterns of
 // engine_linux_amd64.s. The primitives and buildDescriptors are in
 // engine_linux.go.
+
+// archSig is the abort signature: glibc's for x86 (RSEQ_SIG), so areas
+// registered by glibc and by this library accept the same handlers.
+const archSig = abi.SigAMD64
+
+const archEngine = true
 
 // commitStores are the encodings of each primitive's committing store, the
 // only bytes allowed between its commit marker and its post-commit marker.

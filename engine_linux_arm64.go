@@ -6,9 +6,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/gorseq/rseq/internal/abi"
 )
 
-// The arm64 half of the engine's self-check: the instruction words of
+// The arm64 half of the engine: its facts (signature; that there is an
+// engine here) and its self-check: the instruction words of
 // engine_linux_arm64.s. The primitives and buildDescriptors are in
 // engine_linux.go.
 
@@ -17,6 +19,13 @@ import (
 func stlr(t, n uint32) []byte {
 	return binary.LittleEndian.AppendUint32(nil, 0xc89ffc00|n<<5|t)
 }
+
+// archSig is the abort signature: glibc's for arm64 (RSEQ_SIG), the
+// instruction word brk #0x45e0, so areas registered by glibc and by this
+// library accept the same handlers, and a stray jump to a signature traps.
+const archSig = abi.SigARM64
+
+const archEngine = true
 
 // commitStores are the encodings of each primitive's committing store, the
 // last instruction of its section (the word before the post-commit marker).

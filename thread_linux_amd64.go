@@ -6,15 +6,8 @@ import (
 	"fmt"
 	"unsafe"
 
-	"github.com/gorseq/rseq/internal/abi"
 	"golang.org/x/sys/unix"
 )
-
-// archSig is the abort signature: glibc's for x86 (RSEQ_SIG), so areas
-// registered by glibc and by this library accept the same handlers.
-const archSig = abi.SigAMD64
-
-const archEngine = true
 
 func threadWord() uintptr
 func setThreadWord(v uintptr)

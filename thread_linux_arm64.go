@@ -6,16 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"unsafe"
-
-	"github.com/gorseq/rseq/internal/abi"
 )
-
-// archSig is the abort signature: glibc's for arm64 (RSEQ_SIG), the
-// instruction word brk #0x45e0, so areas registered by glibc and by this
-// library accept the same handlers, and a stray jump to a signature traps.
-const archSig = abi.SigARM64
-
-const archEngine = true
 
 func tpidr() uintptr
 func getgp() unsafe.Pointer
