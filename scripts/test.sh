@@ -58,7 +58,9 @@ run() { # run LABEL ENV... -- GO-TEST-ARGS...
 	local envs=()
 	while [ "$1" != "--" ]; do envs+=("$1"); shift; done; shift
 	echo "== go test: $label"
+	local t=$SECONDS
 	env "${envs[@]}" go test -count=1 $short "$@"
+	echo "   ($((SECONDS - t))s)"
 }
 echo "== Go: $(go env GOVERSION)"
 run "pure Go (CGO_ENABLED=0), own V2-ready registration" CGO_ENABLED=0 GORSEQ_EXPECT=library -- ./...
@@ -80,7 +82,7 @@ fi
 run "pure Go, sections delayed before their commit (-D=RSEQ_DELAY)" CGO_ENABLED=0 GORSEQ_EXPECT=library -- -asmflags=-D=RSEQ_DELAY .
 run "gap build (-D=RSEQ_GAP: the old layout, a spin between the arming store and start_ip); TestUnarmedWindow must see sections run unprotected" \
 	CGO_ENABLED=0 GORSEQ_EXPECT=library -- -asmflags=-D=RSEQ_GAP -run 'TestUnarmedWindow|TestFindSection|TestArmingStore' -v . |
-	grep -E '^(== |--- |ok|FAIL)|unarmed'
+	grep -E '^(== |--- |ok|FAIL)|unarmed|^   \('
 run "fallback forced (GORSEQ=off)" GORSEQ=off GORSEQ_EXPECT=off -- . ./cmd/rseq
 run "race detector (fallback)" GORSEQ_EXPECT=race -- -race . ./cmd/rseq
 
