@@ -6,6 +6,21 @@
 #
 #   bash scripts/test.sh          # everything below
 #   SHORT=1 bash scripts/test.sh  # -short: fewer operations per test
+#   GO_NEXT=go1.27.4 bash ...     # the second Go release to test (default
+#                                 # go1.27.3, through GOTOOLCHAIN and the
+#                                 # module proxy; GO_NEXT= skips it, saying so)
+#
+# Go releases: the installed go (1.26, the go directive's release) and
+# GO_NEXT (1.27): the Go project supports the two newest, and the library
+# checks the runtime's per-thread layout at start-up, so both are run.
+#
+# Link modes: pure Go (CGO_ENABLED=0); a C library linked by another
+# package (-tags rseqcgo: runtime/cgo, and C threads calling into Go),
+# dynamically against glibc with glibc's rseq on (its area is used) and
+# off (GLIBC_TUNABLES=glibc.pthread.rseq=0: own areas), statically against
+# glibc (no loader to find glibc's area in: the fallback, ReasonLibcArea;
+# own areas with the tunable), and statically against musl when musl-gcc
+# is installed (Debian's musl-tools; musl registers no rseq: own areas).
 #
 # The delay variant assembles every critical section with a spin just
 # before its commit (DELAY in engine_linux_$GOARCH.s; delay_linux_test.go);
@@ -45,8 +60,11 @@ run() { # run LABEL ENV... -- GO-TEST-ARGS...
 	local envs=()
 	while [ "$1" != "--" ]; do envs+=("$1"); shift; done; shift
 	echo "== go test: $label"
+	local t=$SECONDS
 	env "${envs[@]}" go test -count=1 $short "$@"
+	echo "   ($((SECONDS - t))s)"
 }
+echo "== Go: $(go env GOVERSION)"
 run "pure Go (CGO_ENABLED=0), own V2-ready registration" CGO_ENABLED=0 GORSEQ_EXPECT=library -- ./...
 # One CPU (containers often have one): GOMAXPROCS is 1, every goroutine of
 # a test shares the CPU, and the expected sums must not assume more.
@@ -63,10 +81,38 @@ fi
 # calling into Go (internal/cgotest).
 run "C library linked by another package: glibc's registration found without cgo" CGO_ENABLED=1 GORSEQ_EXPECT=libc -- -tags rseqcgo,libccgo ./...
 run "C library linked, glibc.pthread.rseq=0: own areas reached through g.m" CGO_ENABLED=1 GLIBC_TUNABLES=glibc.pthread.rseq=0 GORSEQ_EXPECT=library-cgo -- -tags rseqcgo .
+# A static binary: Go's resolver and user lookup (glibc's NSS cannot be
+# loaded without a loader; the linker warns otherwise).
+static=(-tags rseqcgo,netgo,osusergo -ldflags '-linkmode external -extldflags -static')
+run "static glibc, glibc's rseq on: no loader to find its area in, so the fallback (ReasonLibcArea)" CGO_ENABLED=1 GORSEQ_EXPECT=libc-area -- "${static[@]}" .
+run "static glibc, glibc.pthread.rseq=0: own areas" CGO_ENABLED=1 GLIBC_TUNABLES=glibc.pthread.rseq=0 GORSEQ_EXPECT=library-cgo -- "${static[@]}" .
+if command -v musl-gcc >/dev/null 2>&1; then
+	run "static musl (musl-gcc): own areas" CGO_ENABLED=1 CC=musl-gcc GORSEQ_EXPECT=library-cgo -- "${static[@]}" .
+else
+	echo "== go test: static musl: skipped, no musl-gcc (apt-get install musl-tools)"
+fi
 run "pure Go, sections delayed before their commit (-D=RSEQ_DELAY)" CGO_ENABLED=0 GORSEQ_EXPECT=library -- -asmflags=-D=RSEQ_DELAY .
 run "gap build (-D=RSEQ_GAP: the old layout, a spin between the arming store and start_ip); TestUnarmedWindow must see sections run unprotected" \
 	CGO_ENABLED=0 GORSEQ_EXPECT=library -- -asmflags=-D=RSEQ_GAP -run 'TestUnarmedWindow|TestFindSection|TestArmingStore' -v . |
-	grep -E '^(--- |ok|FAIL)|unarmed'
+	grep -E '^(== |--- |ok|FAIL)|unarmed|^   \('
 run "fallback forced (GORSEQ=off)" GORSEQ=off GORSEQ_EXPECT=off -- . ./cmd/rseq
 run "race detector (fallback)" GORSEQ_EXPECT=race -- -race . ./cmd/rseq
-echo "== all variants passed"
+
+# The next Go release: vet, and the suite pure Go and with glibc linked
+# (its area; own areas through g.m with its rseq off).
+next=${GO_NEXT-go1.27.3}
+if [ -z "$next" ]; then
+	echo "== Go: only $(go env GOVERSION) tested (GO_NEXT is empty)"
+else
+	if ! v=$(GOTOOLCHAIN=$next go env GOVERSION) || [ "$v" != "$next" ]; then
+		echo "GOTOOLCHAIN=$next gives '${v:-nothing}': the toolchain comes through the module proxy (GOPROXY); GO_NEXT= skips it"
+		exit 1
+	fi
+	echo "== go vet: $next"
+	GOTOOLCHAIN=$next go vet ./...
+	GOTOOLCHAIN=$next GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go vet ./...
+	run "$next: pure Go" GOTOOLCHAIN=$next CGO_ENABLED=0 GORSEQ_EXPECT=library -- ./...
+	run "$next: C library linked, glibc's area" GOTOOLCHAIN=$next CGO_ENABLED=1 GORSEQ_EXPECT=libc -- -tags rseqcgo,libccgo . ./internal/libc
+	run "$next: C library linked, glibc.pthread.rseq=0: own areas" GOTOOLCHAIN=$next CGO_ENABLED=1 GLIBC_TUNABLES=glibc.pthread.rseq=0 GORSEQ_EXPECT=library-cgo -- -tags rseqcgo .
+fi
+echo "== all variants passed ($(go env GOVERSION)${next:+ and $next})"

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -11,16 +13,20 @@ import (
 // list read by internal/vm/init.
 const testsDir = "/tests"
 
+// harnessDirs are the directories every initramfs has.
+var harnessDirs = map[string]bool{"dev": true, "proc": true, "sys": true, "tmp": true, "bin": true, "sbin": true, "root": true}
+
 // writeInitramfs writes an uncompressed newc initramfs to path with /init,
-// a console node, the test executables and /tests/run.list.
-func writeInitramfs(path, initBin string, tests []testSpec, bins map[string]string) error {
+// a console node, the extra files (-file: a dynamic loader and the C
+// library, say), the test executables and /tests/run.list.
+func writeInitramfs(path, initBin string, files []guestFile, tests []testSpec, bins map[string]string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	w := newCPIOWriter(bw)
-	for _, d := range []string{"dev", "proc", "sys", "tmp", "bin", "sbin", "root"} {
+	for _, d := range slices.Sorted(maps.Keys(harnessDirs)) {
 		w.Mkdir(d, 0o755)
 	}
 	// The kernel opens /dev/console for init's stdio before init runs,
@@ -29,6 +35,9 @@ func writeInitramfs(path, initBin string, tests []testSpec, bins map[string]stri
 	if err := addFile(w, "init", initBin); err != nil {
 		f.Close()
 		return err
+	}
+	for _, g := range files {
+		w.File(g.dst, g.perm, g.data)
 	}
 	var list strings.Builder
 	for _, t := range tests {

@@ -25,6 +25,7 @@ type config struct {
 	out       string
 	testFile  string
 	tests     []testSpec
+	files     []fileSpec
 	install   bool
 	fetchOnly bool
 	refresh   bool
@@ -45,9 +46,10 @@ func parseFlags() *config {
 	flag.StringVar(&c.kernels, "kernels", defaultKernels, "comma-separated kernels to boot: "+fmt.Sprint(kernelNames()))
 	flag.StringVar(&c.cache, "cache", defaultCache(), "cache dir for apt state, packages, kernels and builds")
 	flag.StringVar(&c.out, "out", "", "dir for console logs and initramfs images (default <cache>/out)")
-	flag.Var(specList{prebuilt, &c.tests}, "run", "test `name=[env KEY=VALUE...] path args...`, a static binary built by the caller; {arch} in path becomes amd64 or arm64 (repeatable; env as for all test flags)")
+	flag.Var(specList{prebuilt, &c.tests}, "run", "test `[arch:]name=[env KEY=VALUE...] path args...`, a binary built by the caller; {arch} in path becomes amd64 or arm64 (repeatable; env and arch: as for all test flags)")
 	flag.Var(specList{goBuild, &c.tests}, "go", "test `name=./pkg args...`, a main package the harness cross-compiles (repeatable)")
 	flag.Var(specList{goTest, &c.tests}, "gotest", "test `name=./pkg args...`, a package's tests built with go test -c (repeatable)")
+	flag.Var(fileList{&c.files}, "file", "extra file `[arch:]/guest/path=/host/path` for the initramfs, e.g. a dynamic loader and C library for dynamically linked tests; {arch} in the host path becomes amd64 or arm64; without arch: every architecture (repeatable)")
 	flag.StringVar(&c.testFile, "tests", "", "file of tests, one per line: [run|go|gotest] name=[env KEY=VALUE...] path args...")
 	flag.BoolVar(&c.install, "install", false, "apt-get install missing qemu packages into the host")
 	flag.BoolVar(&c.fetchOnly, "fetch-only", false, "fetch the kernels and stop")

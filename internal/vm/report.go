@@ -19,11 +19,13 @@ type kernelRun struct {
 	tries  []string      // their logs
 }
 
-// ok reports whether every test passed and the guest finished cleanly.
+// ok reports whether every test for the kernel's architecture passed and
+// the guest finished cleanly.
 func (r *kernelRun) ok(tests []testSpec) bool {
 	if r.err != nil || r.boot == nil || r.boot.timedOut || !r.boot.console.done {
 		return false
 	}
+	tests = testsFor(tests, r.spec.arch)
 	c := &r.boot.console
 	if c.fail != 0 || c.pass != len(tests) {
 		return false
@@ -55,12 +57,13 @@ func (r *kernelRun) status(tests []testSpec) string {
 	return "FAIL"
 }
 
-// cell describes one test's outcome on one kernel.
-func cell(r *kernelRun, name string) string {
-	if r.boot == nil {
+// cell describes one test's outcome on one kernel: "-" where it did not
+// boot, or the test is for another architecture.
+func cell(r *kernelRun, spec testSpec) string {
+	if r.boot == nil || !spec.forArch(r.spec.arch) {
 		return "-"
 	}
-	t := r.boot.console.result(name)
+	t := r.boot.console.result(spec.name)
 	switch {
 	case t == nil:
 		return "not run"
@@ -109,7 +112,7 @@ func printTable(w io.Writer, runs []*kernelRun, tests []testSpec) {
 			row[5] = fmt.Sprintf("%.1fs", b.total.Seconds())
 		}
 		for _, t := range tests {
-			row = append(row, cell(r, t.name))
+			row = append(row, cell(r, t))
 		}
 		row = append(row, r.status(tests))
 		fmt.Fprintln(tw, strings.Join(row, "\t"))

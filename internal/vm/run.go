@@ -30,6 +30,9 @@ func run(c *config) error {
 	if err := checkUnique(c.tests); err != nil {
 		return err
 	}
+	if err := checkFiles(c.files); err != nil {
+		return err
+	}
 	if _, err := numaArgs(c.boot.smp, c.boot.numa, c.boot.memory); err != nil {
 		return err
 	}
@@ -52,6 +55,11 @@ func run(c *config) error {
 	archs := map[string]bool{}
 	for _, r := range runs {
 		archs[r.spec.arch] = true
+	}
+	for arch := range archs {
+		if len(testsFor(c.tests, arch)) == 0 {
+			return fmt.Errorf("no test runs on %s (every test has another arch: prefix)", arch)
+		}
 	}
 	if pkgs := missingQemu(archs); len(pkgs) > 0 {
 		if !c.install {
@@ -152,14 +160,19 @@ func buildInitramfs(c *config, archs map[string]bool) (map[string]string, error)
 		if err != nil {
 			return nil, err
 		}
+		tests := testsFor(c.tests, arch)
 		bins := map[string]string{}
-		for _, t := range c.tests {
+		for _, t := range tests {
 			if bins[t.name], err = b.resolve(t, arch); err != nil {
 				return nil, err
 			}
 		}
+		files, err := readFiles(c.files, arch)
+		if err != nil {
+			return nil, err
+		}
 		path := filepath.Join(c.out, "initramfs-"+arch+".cpio")
-		if err := writeInitramfs(path, initBin, c.tests, bins); err != nil {
+		if err := writeInitramfs(path, initBin, files, tests, bins); err != nil {
 			return nil, err
 		}
 		initrds[arch] = path

@@ -19,6 +19,7 @@ const (
 
 // testSpec is one command to run in every VM.
 type testSpec struct {
+	arch string // "amd64" or "arm64": run only there; "" for every architecture
 	name string
 	kind testKind
 	src  string   // path, or Go package pattern
@@ -31,15 +32,21 @@ var (
 	envRE      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
 )
 
-// parseTestSpec parses "name=[env KEY=VALUE...] path args...". As with
-// env(1), the word env followed by KEY=VALUE words (KEY a shell identifier)
-// sets variables for the test; the first other word is the path. The name
-// ends at the first "=", so a value may contain "=".
+// parseTestSpec parses "[arch:]name=[env KEY=VALUE...] path args...". As
+// with env(1), the word env followed by KEY=VALUE words (KEY a shell
+// identifier) sets variables for the test; the first other word is the
+// path. The name ends at the first "=", so a value may contain "=". With
+// an "amd64:" or "arm64:" prefix the test runs on that architecture's
+// kernels only.
 func parseTestSpec(kind testKind, s string) (testSpec, error) {
-	name, rest, ok := strings.Cut(s, "=")
+	arch, s1, err := cutArch(s)
+	if err != nil {
+		return testSpec{}, fmt.Errorf("bad test %q: %v", s, err)
+	}
+	name, rest, ok := strings.Cut(s1, "=")
 	fields := strings.Fields(rest)
 	if !ok || !testNameRE.MatchString(name) || len(fields) == 0 {
-		return testSpec{}, fmt.Errorf("bad test %q: want name=[env KEY=VALUE...] path [args...], name of [A-Za-z0-9._-]", s)
+		return testSpec{}, fmt.Errorf("bad test %q: want [arch:]name=[env KEY=VALUE...] path [args...], name of [A-Za-z0-9._-]", s)
 	}
 	var env []string
 	if fields[0] == "env" {
@@ -51,7 +58,21 @@ func parseTestSpec(kind testKind, s string) (testSpec, error) {
 			return testSpec{}, fmt.Errorf("bad test %q: want env KEY=VALUE... path [args...]", s)
 		}
 	}
-	return testSpec{name: name, kind: kind, src: fields[0], args: fields[1:], env: env}, nil
+	return testSpec{arch: arch, name: name, kind: kind, src: fields[0], args: fields[1:], env: env}, nil
+}
+
+// forArch reports whether t runs on arch's kernels.
+func (t testSpec) forArch(arch string) bool { return t.arch == "" || t.arch == arch }
+
+// testsFor returns the tests that run on arch's kernels.
+func testsFor(tests []testSpec, arch string) []testSpec {
+	var out []testSpec
+	for _, t := range tests {
+		if t.forArch(arch) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // runListLine is t's line in the guest's run list when its executable is at

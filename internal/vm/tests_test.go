@@ -25,6 +25,12 @@ func TestParseTestSpec(t *testing.T) {
 		}},
 		// Not an identifier: a path, as in sh.
 		{"p=env A=1 ./x=y", testSpec{name: "p", src: "./x=y", args: []string{}, env: []string{"A=1"}}},
+		// An architecture: the test runs on that architecture's kernels only.
+		{"amd64:musl=env GORSEQ_EXPECT=library-cgo /b/musl.test -test.v", testSpec{
+			arch: "amd64", name: "musl", src: "/b/musl.test", args: []string{"-test.v"},
+			env: []string{"GORSEQ_EXPECT=library-cgo"},
+		}},
+		{"arm64:p=./x", testSpec{arch: "arm64", name: "p", src: "./x", args: []string{}}},
 		// env only as the first word.
 		{"e=./bin env A=1", testSpec{name: "e", src: "./bin", args: []string{"env", "A=1"}}},
 	} {
@@ -40,6 +46,7 @@ func TestParseTestSpec(t *testing.T) {
 	for _, in := range []string{
 		"", "name", "name=", "na me=x", "=x",
 		"n=env", "n=env A=1", "n=env ./bin", "n=env 1A=2 ./bin",
+		"riscv64:n=./bin", "amd64:=./bin", "amd64:", ":n=./bin", "amd64:arm64:n=./bin",
 	} {
 		if got, err := parseTestSpec(prebuilt, in); err == nil {
 			t.Errorf("%q: no error, got %+v", in, got)
@@ -64,7 +71,7 @@ func TestRunListLine(t *testing.T) {
 
 func TestReadTestFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tests")
-	data := "# comment\n\ngotest rseq=. -test.v\nrun cgo=env GORSEQ_EXPECT=libc /b/{arch}\ngo probe=./p\nplain=/x\n"
+	data := "# comment\n\ngotest rseq=. -test.v\nrun cgo=env GORSEQ_EXPECT=libc /b/{arch}\ngo probe=./p\nplain=/x\nrun amd64:musl=/m\narm64:a=/y\n"
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +84,26 @@ func TestReadTestFile(t *testing.T) {
 		{name: "cgo", kind: prebuilt, src: "/b/{arch}", args: []string{}, env: []string{"GORSEQ_EXPECT=libc"}},
 		{name: "probe", kind: goBuild, src: "./p", args: []string{}},
 		{name: "plain", kind: prebuilt, src: "/x", args: []string{}},
+		{arch: "amd64", name: "musl", kind: prebuilt, src: "/m", args: []string{}},
+		{arch: "arm64", name: "a", kind: prebuilt, src: "/y", args: []string{}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestTestsFor(t *testing.T) {
+	tests := []testSpec{{name: "all"}, {arch: "amd64", name: "musl"}, {arch: "arm64", name: "a"}}
+	names := func(ts []testSpec) (n []string) {
+		for _, t := range ts {
+			n = append(n, t.name)
+		}
+		return n
+	}
+	if got := names(testsFor(tests, "amd64")); !reflect.DeepEqual(got, []string{"all", "musl"}) {
+		t.Errorf("amd64: %q", got)
+	}
+	if got := names(testsFor(tests, "arm64")); !reflect.DeepEqual(got, []string{"all", "a"}) {
+		t.Errorf("arm64: %q", got)
 	}
 }
