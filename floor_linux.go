@@ -10,3 +10,6 @@ package rseq
 func floorAdd(s *blocks, want int, off uintptr, delta uint64) (val uint64, id int, st int)
 
 func floorCPU() uint32
+
+//go:noescape
+func floorCell(c *cell, delta uint64)

@@ -15,3 +15,7 @@ TEXT ·floorAdd(SB), NOSPLIT, $0-56
 TEXT ·floorCPU(SB), NOSPLIT, $0-4
 	MOVW	ZR, ret+0(FP)
 	RET
+
+// func floorCell(c *cell, delta uint64)
+TEXT ·floorCell(SB), NOSPLIT, $0-16
+	RET

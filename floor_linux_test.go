@@ -25,6 +25,18 @@ func BenchmarkFloor1G(b *testing.B) {
 		}
 		sinkAtomic.Store(int64(sink))
 	})
+	b.Run("op=Counter.Add", func(b *testing.B) {
+		c := NewCounter()
+		for range b.N {
+			c.Add(1)
+		}
+	})
+	b.Run("op=floor-cell", func(b *testing.B) {
+		c := new(cell)
+		for range b.N {
+			floorCell(c, 1)
+		}
+	})
 	b.Run("op=CPU", func(b *testing.B) {
 		var sink int
 		for range b.N {

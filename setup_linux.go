@@ -98,7 +98,7 @@ func setup() {
 			} else if lc.Static {
 				why = "a static binary has no loader to ask"
 			}
-			fail(ReasonLibcArea, fmt.Errorf("the thread already has an rseq registration whose area this library cannot find (%s): %w", why, err))
+			fail(ReasonLibcArea, fmt.Errorf("the thread is registered already, with an area this library cannot locate (%s); rseq(2) refused a second one: %w", why, err))
 		default:
 			fail(ReasonDenied, err)
 		}
