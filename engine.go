@@ -1,5 +1,10 @@
 package rseq
 
+import (
+	"runtime"
+	"sync/atomic"
+)
+
 // retryable decides what a wrapper does after a primitive returned st,
 // which is neither committed nor failed: true means call the primitive
 // again, false means use the fallback for this operation.
@@ -16,6 +21,41 @@ func retryable(st int) bool {
 			return false
 		}
 		return registerThread()
+	case stDiverted:
+		return waitFallbacks()
 	}
-	return false // stDiverted: a fallback operation is running
+	return false
+}
+
+// fallbackWait bounds how long a diverted section waits for the fallback
+// operations in progress to end before it joins them: a few fences' time
+// (a fence costs 1.7 µs on a 2-vCPU machine, more with more CPUs).
+const fallbackWait = 20_000 // ns
+
+// waitFallbacks: a section found a fallback operation running (stDiverted).
+// Joining it would make this operation a fallback one too: it raises
+// fbActive and fences every CPU, and diverts the next sections in turn, so
+// that one remote pop among busy threads kept them all on the fallback,
+// each operation paying a fence (FreeList's steal from another CPU's cache
+// did that: 2 ns operations became 2 µs ones for as long as they kept
+// coming). So wait for the operations running to end, yielding the
+// processor (the one running may be waiting for it), and report whether
+// they did within fallbackWait: then the section is retried, else it joins
+// the fallback (an unregistered thread that keeps the fallback busy does
+// not starve the others). Sections never wait on anything else, so the wait
+// cannot deadlock.
+func waitFallbacks() bool {
+	var start int64
+	for i := 0; ; i++ {
+		if atomic.LoadInt32(&fbActive) == 0 {
+			return true
+		}
+		switch {
+		case i == 0:
+			start = nanotime()
+		case nanotime()-start > fallbackWait:
+			return false
+		}
+		runtime.Gosched()
+	}
 }
