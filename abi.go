@@ -85,4 +85,11 @@ type stack struct {
 	countOff uintptr
 	arrOff   uintptr
 	capacity uintptr
+
+	// empty and full, when set, finish a pop from an empty cache and a
+	// push onto a full one (FreeList: its shared stack behind the
+	// caches). rsStackPop and rsStackPush then hand those cases over by a
+	// tail call, so that the method calling them is one call and inlines.
+	empty func() (uint64, bool)
+	full  func(uint64)
 }

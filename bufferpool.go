@@ -94,7 +94,7 @@ type BufferPool struct {
 	New func() []byte
 
 	// Read by every Get and Put, written only by NewBufferPool and Close.
-	stk      stack          // the free list's per-CPU caches; a closed marker after Close
+	stk      stack          // the free list's per-CPU caches and hooks; a closed marker after Close
 	base     unsafe.Pointer // the arena: buffer h at base + h*stride
 	stride   uintptr        // bytes from a buffer to the next: size + 4, rounded up to 64
 	stateOff uintptr        // offset of a buffer's state word: stride - 4
@@ -229,9 +229,10 @@ func (b *BufferPool) Cap() int {
 // last user left. If every buffer is in use, it returns what New makes, or
 // nil without New.
 func (b *BufferPool) Get() []byte {
-	// One section on this CPU's cache; its slow path handles aborts, the
-	// fallback and use after Close. Then take(h), written out here because
-	// it does not inline.
+	// One section on this CPU's cache; its slow paths handle an empty
+	// cache (the free list's getSlow, through the hook b.stk shares with
+	// it), aborts, the fallback and use after Close. Then take(h), written
+	// out here because it does not inline.
 	h, ok := rsStackPop(&b.stk)
 	if ok && h < b.lim {
 		p := unsafe.Add(b.base, uintptr(h)*b.stride)
@@ -259,12 +260,10 @@ func (b *BufferPool) take(h uint64) []byte {
 	return nil
 }
 
-// getSlow: this CPU's cache is empty. Take a buffer from the shared stack
-// or another CPU's cache, or else make one with New.
+// getSlow: no free buffer anywhere (rsStackPop already went to the free
+// list's shared stack and the other CPUs' caches, through the hook b.stk
+// shares with it): make one with New.
 func (b *BufferPool) getSlow() []byte {
-	if h, ok := b.free.getSlow(); ok {
-		return b.take(uint64(h))
-	}
 	if b.New == nil {
 		return nil
 	}
@@ -302,9 +301,7 @@ func (b *BufferPool) Put(buf []byte) {
 		b.putTwice(h)
 	}
 	*st = 0
-	if !rsStackPush(&b.stk, h) {
-		b.free.putSlow(uint32(h))
-	}
+	rsStackPush(&b.stk, h) // a full cache goes on in the free list's putSlow
 }
 
 //go:noinline

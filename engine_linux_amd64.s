@@ -557,9 +557,13 @@ TEXT ·rsStackPop(SB), NOSPLIT, $0-17
 	MOVB	$1, ok+16(FP)
 	RET
 empty:
+	CMPQ	stack_empty(R11), $0	// R11 is still st here
+	JNE	refill
 	MOVQ	$0, v+8(FP)
 	MOVB	$0, ok+16(FP)
 	RET
+refill:
+	JMP	·stackEmpty(SB)
 slow:
 	JMP	·stackPopSlow(SB)
 	SIGNATURE
@@ -602,8 +606,12 @@ TEXT ·rsStackPush(SB), NOSPLIT, $0-17
 	MOVB	$1, ok+16(FP)
 	RET
 full:
+	CMPQ	stack_full(R11), $0	// R11 is still st here
+	JNE	spill
 	MOVB	$0, ok+16(FP)
 	RET
+spill:
+	JMP	·stackFull(SB)
 slow:
 	JMP	·stackPushSlow(SB)
 	SIGNATURE

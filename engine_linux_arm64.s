@@ -610,9 +610,13 @@ TEXT ·rsStackPop(SB), NOSPLIT, $0-17
 	MOVB	R1, ok+16(FP)
 	RET
 empty:
+	MOVD	stack_empty(R11), R1	// R11 is still st here
+	CBNZ	R1, refill
 	MOVD	ZR, v+8(FP)
 	MOVB	ZR, ok+16(FP)
 	RET
+refill:
+	JMP	·stackEmpty(SB)
 slow:
 	JMP	·stackPopSlow(SB)
 	SIGNATURE
@@ -656,8 +660,12 @@ TEXT ·rsStackPush(SB), NOSPLIT, $0-17
 	MOVB	R1, ok+16(FP)
 	RET
 full:
+	MOVD	stack_full(R11), R1	// R11 is still st here
+	CBNZ	R1, spill
 	MOVB	ZR, ok+16(FP)
 	RET
+spill:
+	JMP	·stackFull(SB)
 slow:
 	JMP	·stackPushSlow(SB)
 	SIGNATURE

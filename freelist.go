@@ -74,6 +74,7 @@ func NewFreeList(capacity int) (*FreeList, error) {
 		capacity: capacity,
 		batch:    max(1, min(capacity/2, maxFreeListBatch)),
 	}
+	f.hookShared()
 	f.clean = runtime.AddCleanup(f, freeRef, r)
 	return f, nil
 }
@@ -92,14 +93,24 @@ func (f *FreeList) Capacity() int {
 	return f.capacity
 }
 
+// hookShared makes the caches' empty and full cases go to the shared
+// stack (getSlow, putSlow) from inside rsStackPop and rsStackPush, so that
+// Get and Put are one call each and inline.
+func (f *FreeList) hookShared() {
+	f.stk.empty = func() (uint64, bool) {
+		h, ok := f.getSlow()
+		return uint64(h), ok
+	}
+	f.stk.full = func(v uint64) { f.putSlow(uint32(v)) }
+}
+
 // Get takes a free handle. ok is false if none is free.
 func (f *FreeList) Get() (h uint32, ok bool) {
-	// One section on this CPU's cache; its slow path handles aborts, the
-	// fallback and use after Close. &f.stk keeps f alive meanwhile.
-	if v, ok := rsStackPop(&f.stk); ok {
-		return uint32(v), true
-	}
-	return f.getSlow()
+	// One section on this CPU's cache; an empty cache, aborts, the
+	// fallback and use after Close go on in its slow paths (getSlow for
+	// the first). &f.stk keeps f alive meanwhile.
+	v, ok := rsStackPop(&f.stk)
+	return uint32(v), ok
 }
 
 func (f *FreeList) getSlow() (uint32, bool) {
@@ -141,9 +152,7 @@ func (f *FreeList) refill(hs []uint32) {
 
 // Put gives back a handle.
 func (f *FreeList) Put(h uint32) {
-	if !rsStackPush(&f.stk, uint64(h)) {
-		f.putSlow(h)
-	}
+	rsStackPush(&f.stk, uint64(h)) // a full cache goes on in putSlow
 }
 
 // putSlow: this CPU's cache is full; move h and up to a batch of the

@@ -68,6 +68,7 @@ func (f *FreeList) fallbackView() *FreeList {
 		capacity: f.capacity,
 		batch:    f.batch,
 	}
+	v.hookShared()
 	runtime.AddCleanup(v, func(*FreeList) {}, f) // f lives as long as v
 	return v
 }

@@ -31,7 +31,7 @@ func stackPopRetry(st *stack) (uint64, bool) {
 			case stCommitted:
 				return v, true
 			case stFailed:
-				return 0, false
+				return stackEmpty(st)
 			case stCorrupt:
 				corrupt("Pop", v, c, id)
 			}
@@ -41,10 +41,32 @@ func stackPopRetry(st *stack) (uint64, bool) {
 		}
 	}
 	v, id, r := fbPop(s, Current, st.countOff, st.arrOff, st.capacity)
-	if r == stCorrupt {
+	switch r {
+	case stCorrupt:
 		corrupt("Pop", v, c, id)
+	case stFailed:
+		return stackEmpty(st)
 	}
-	return v, r == stCommitted
+	return v, true
+}
+
+// stackEmpty finishes a pop from an empty cache: through the stack's
+// empty hook if it has one (rsStackPop jumps here then), else empty.
+func stackEmpty(st *stack) (uint64, bool) {
+	if st.empty != nil {
+		return st.empty()
+	}
+	return 0, false
+}
+
+// stackFull finishes a push onto a full cache: through the stack's full
+// hook if it has one (rsStackPush jumps here then), else full.
+func stackFull(st *stack, v uint64) bool {
+	if st.full != nil {
+		st.full(v)
+		return true
+	}
+	return false
 }
 
 // stackPushSlow is rsStackPush's slow path, as stackPopSlow.
@@ -66,7 +88,7 @@ func stackPushRetry(st *stack, v uint64) bool {
 			case stCommitted:
 				return true
 			case stFailed:
-				return false
+				return stackFull(st, v)
 			case stCorrupt:
 				corrupt("Push", n, c, id)
 			}
@@ -76,8 +98,11 @@ func stackPushRetry(st *stack, v uint64) bool {
 		}
 	}
 	n, id, r := fbPush(s, Current, st.countOff, st.arrOff, st.capacity, v)
-	if r == stCorrupt {
+	switch r {
+	case stCorrupt:
 		corrupt("Push", n, c, id)
+	case stFailed:
+		return stackFull(st, v)
 	}
-	return r == stCommitted
+	return true
 }
