@@ -52,3 +52,46 @@ func BenchmarkFloor1G(b *testing.B) {
 		sinkAtomic.Store(int64(sink))
 	})
 }
+
+// BenchmarkFreeListParts: FreeList Get+Put beside the two primitives it is
+// made of (rsStackPop and rsStackPush called directly on its stack), 8
+// goroutines: what FreeList's own code adds.
+//
+//	go test -run '^$' -bench FreeListParts -count 10 . | benchstat -col /op -
+func BenchmarkFreeListParts(b *testing.B) {
+	b.Run("op=FreeList.Get+Put", func(b *testing.B) {
+		f, err := NewFreeList(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for h := range 1024 {
+			f.PutShared(uint32(h))
+		}
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if h, ok := f.Get(); ok {
+					f.Put(h)
+				}
+			}
+		})
+	})
+	b.Run("op=rsStackPop+rsStackPush", func(b *testing.B) {
+		f, err := NewFreeList(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for h := range f.Capacity() * PossibleCPUs() / 2 {
+			f.Put(uint32(h)) // into the caches, where the primitives work
+		}
+		st := &f.stk
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if v, ok := rsStackPop(st); ok {
+					rsStackPush(st, v)
+				}
+			}
+		})
+	})
+}

@@ -42,6 +42,20 @@ func BenchmarkCounter(b *testing.B) {
 			}
 		})
 	})
+	// What a Go program shards by P today: an atomic add to the P's own
+	// word (procPin only picks the word; the atomic keeps it correct if the
+	// goroutine moves before the add).
+	b.Run("per-P-shard+atomic", func(b *testing.B) {
+		s := make([]perPSlot, 256)
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := procPin()
+				procUnpin()
+				atomic.AddInt64(&s[i&255].n, 1)
+			}
+		})
+	})
 	b.Run("xsync.Counter", func(b *testing.B) {
 		c := xsync.NewCounter()
 		b.SetParallelism(4)
