@@ -45,7 +45,7 @@ for t in linux/arm64 linux/386 linux/riscv64 darwin/amd64 darwin/arm64 windows/a
 done
 # The benchmark module (its own go.mod: xsync): vet it and run every
 # benchmark once, so the comparisons in BENCHMARKS.md keep building.
-(cd bench && go vet ./... && go test -run '^$' -bench . -benchtime 1x . >/dev/null)
+(cd bench && go vet ./... && go test -count=1 ./steps >/dev/null && go test -run '^$' -bench . -benchtime 1x . >/dev/null)
 echo "   bench module: vet, every benchmark once ok"
 (cd prom && go vet ./... && go test -count=1 $short ./... && go test -run '^$' -bench . -benchtime 1x . >/dev/null)
 echo "   prom module: vet, tests, every benchmark once ok"
