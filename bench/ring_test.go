@@ -196,3 +196,30 @@ func (q *mutexRing) drain(scratch *record, f func(*record)) int {
 		n++
 	}
 }
+
+// BenchmarkRingRoundTrip: one goroutine, no consumer beside it: push a
+// batch of records, then drain them all; ns/op is per record. This is the
+// work each record costs the producer and the consumer together, without
+// the scheduler: RingDeliver's ns/op is several times this for every
+// implementation, because there the one consumer goroutine gets only its
+// fair share of the two cores beside eight producers (see BENCHMARKS.md).
+func BenchmarkRingRoundTrip(b *testing.B) {
+	const batch = 256 // fits every implementation's capacity on one CPU
+	for _, impl := range boundedImpls {
+		b.Run(impl.name, func(b *testing.B) {
+			q := impl.make(b)
+			defer q.close()
+			var rec record
+			for i := 0; i < b.N; i += batch {
+				n := min(batch, b.N-i)
+				for range n {
+					rec[0]++
+					for !q.push(&rec) {
+						q.drain() // migrated mid-batch: another CPU's ring is fuller
+					}
+				}
+				q.drain()
+			}
+		})
+	}
+}
