@@ -27,10 +27,11 @@ func retryable(st int) bool {
 	return false
 }
 
-// fallbackWait bounds how long a diverted section waits for the fallback
-// operations in progress to end before it joins them: a few fences' time
-// (a fence costs 1.7 µs on a 2-vCPU machine, more with more CPUs).
-const fallbackWait = 20_000 // ns
+// fallbackWait bounds how long (ns) a diverted section waits for the
+// fallback operations in progress to end before it joins them: a few
+// fences' time (a fence costs 1.7 µs on a 2-vCPU machine, more with more
+// CPUs). A variable for the tests.
+var fallbackWait int64 = 20_000
 
 // waitFallbacks: a section found a fallback operation running (stDiverted).
 // Joining it would make this operation a fallback one too: it raises
@@ -43,8 +44,11 @@ const fallbackWait = 20_000 // ns
 // they did within fallbackWait: then the section is retried, else it joins
 // the fallback (an unregistered thread that keeps the fallback busy does
 // not starve the others). Sections never wait on anything else, so the wait
-// cannot deadlock.
-func waitFallbacks() bool {
+// cannot deadlock. Shared memory, which has no fallback, waits with no
+// bound (strictRetry).
+func waitFallbacks() bool { return waitFallbacksFor(fallbackWait) }
+
+func waitFallbacksFor(bound int64) bool {
 	var start int64
 	for i := 0; ; i++ {
 		if atomic.LoadInt32(&fbActive) == 0 {
@@ -53,7 +57,7 @@ func waitFallbacks() bool {
 		switch {
 		case i == 0:
 			start = nanotime()
-		case nanotime()-start > fallbackWait:
+		case bound >= 0 && nanotime()-start > bound:
 			return false
 		}
 		runtime.Gosched()

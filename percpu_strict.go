@@ -3,8 +3,6 @@ package rseq
 import (
 	"errors"
 	"fmt"
-	"runtime"
-	"sync/atomic"
 	"unsafe"
 )
 
@@ -78,10 +76,8 @@ func (p *PerCPU) strictRetry(st int) error {
 		return nil
 	case stDiverted:
 		// A fallback operation on this process's private memory: wait it
-		// out (microseconds) rather than join it.
-		for atomic.LoadInt32(&fbActive) != 0 {
-			runtime.Gosched()
-		}
+		// out (microseconds); shared memory has no fallback to join.
+		waitFallbacksFor(-1)
 		return nil
 	case stUnregistered:
 		id := readArea32(p.s.idOff)
